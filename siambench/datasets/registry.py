@@ -1,0 +1,186 @@
+"""The table of known datasets, data-root resolution and :func:`load_dataset`.
+
+Where a dataset is looked for, in order:
+
+1. ``--root PATH`` (the ``root`` argument): exactly that folder;
+2. ``$SIAMBENCH_DATA/<folder>`` for each of the dataset's folder names;
+3. ``./datasets/<folder>`` (relative to the working directory) for each folder name.
+
+The synthetic benchmark is generated on first use into ``root`` when given, else into the user
+cache (``$SIAMBENCH_CACHE``, else ``$XDG_CACHE_HOME/siambench``, else ``~/.cache/siambench``).
+Third-party loaders register a :class:`DatasetSpec` through the entry-point group
+``siambench.datasets``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from siambench.datasets.base import Dataset, canonical_key
+from siambench.errors import DatasetNotFoundError, UnknownNameError
+
+ENTRY_POINT_GROUP = "siambench.datasets"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to find and load one dataset.
+
+    ``loader`` is ``"module:function"``; the function is called as ``function(root, variant)``
+    and returns a :class:`Dataset`. ``folders`` are the folder names looked for under the data
+    roots; ``layout`` is the expected layout, shown when the dataset is not found.
+    """
+
+    name: str
+    loader: str
+    variant: str
+    folders: tuple[str, ...]
+    description: str
+    layout: str
+    protocol: str
+    aliases: tuple[str, ...] = ()
+    generated: bool = False
+
+    def load_function(self) -> Callable[[Path, str], Dataset]:
+        module_name, _, function = self.loader.partition(":")
+        return getattr(importlib.import_module(module_name), function)
+
+
+_OTB_LAYOUT = ("<root>/<Seq>/img/0001.jpg ... and <root>/<Seq>/groundtruth_rect.txt "
+               "(two-target sequences: groundtruth_rect.1.txt, .2.txt); or, to score only, the "
+               "OTB toolkit's annotation folder <root>/<Seq>.txt (+ att/<Seq>.txt), or a "
+               "pysot-style <root>/OTB2015.json / OTB100.json")
+_VOT_LAYOUT = ("<root>/list.txt, <root>/<seq>/groundtruth.txt, frames in <root>/<seq>/color/"
+               "00000001.jpg (or directly in <root>/<seq>/), optional <seq>/*.tag; or a "
+               "pysot-style <root>/VOT2018.json")
+_GOT_LAYOUT = ("<root>/{split}/list.txt and <root>/{split}/GOT-10k_{Split}_000001/00000001.jpg, "
+               "groundtruth.txt, absence.label, cover.label, cut_by_image.label, meta_info.ini "
+               "(<root> may also be the {split} folder itself)")
+_LASOT_LAYOUT = ("<root>/<class>/<class>-<n>/img/00000001.jpg, groundtruth.txt, "
+                 "full_occlusion.txt, out_of_view.txt (or <root>/<class>-<n>/... without the "
+                 "class level)")
+_UAV_LAYOUT = ("<root>/data_seq/UAV123/<folder>/000001.jpg and <root>/anno/UAV123/<seq>.txt; or "
+               "just the annotation folder (anno/UAV123/ or a flat folder of <seq>.txt) to score")
+_UAV10_LAYOUT = ("<root>/data_seq/UAV123_10fps/<folder>/000001.jpg and "
+                 "<root>/anno/UAV123_10fps/<seq>.txt (or <root>/<seq>/000001.jpg beside "
+                 "<root>/<seq>.txt); or just the annotation folder to score")
+_SYNTH_LAYOUT = "generated automatically; or `siambench data synth --out DIR` and --root DIR"
+
+_BUILTIN: tuple[DatasetSpec, ...] = (
+    DatasetSpec("synthetic", "siambench.datasets.synthetic:load", "test", ("synthetic",),
+                "embedded synthetic benchmark, test split (generated on first use)",
+                _SYNTH_LAYOUT, "ope", aliases=("synthetic-test",), generated=True),
+    DatasetSpec("synthetic-train", "siambench.datasets.synthetic:load", "train",
+                ("synthetic-train",), "embedded synthetic benchmark, train split",
+                _SYNTH_LAYOUT, "ope", generated=True),
+    DatasetSpec("otb2013", "siambench.datasets.otb:load", "otb2013",
+                ("OTB2013", "OTB100", "OTB2015", "OTB"), "OTB-2013 (CVPR13), 51 targets",
+                _OTB_LAYOUT, "ope", aliases=("cvpr13", "otb-2013")),
+    DatasetSpec("otb50", "siambench.datasets.otb:load", "otb50",
+                ("OTB50", "OTB100", "OTB2015", "OTB"), "TB-50, the harder half of OTB-100",
+                _OTB_LAYOUT, "ope", aliases=("tb50",)),
+    DatasetSpec("otb100", "siambench.datasets.otb:load", "otb100",
+                ("OTB100", "OTB2015", "OTB"), "OTB-2015 / OTB-100 / TB-100, 100 targets",
+                _OTB_LAYOUT, "ope", aliases=("otb2015", "tb100", "otb-100", "otb-2015")),
+    *(DatasetSpec(f"vot{year}", "siambench.datasets.vot:load", f"vot{year}",
+                  (f"VOT{year}", f"vot{year}"), f"VOT{year} short-term (supervised reset)",
+                  _VOT_LAYOUT, f"vot{year}") for year in (2016, 2017, 2018, 2019)),
+    *(DatasetSpec(f"got10k-{split}", "siambench.datasets.got10k:load", split,
+                  ("GOT-10k", "GOT10k", "got10k"), f"GOT-10k {split} split",
+                  _GOT_LAYOUT.format(split=split, Split=split.capitalize()),
+                  "got10k" if split == "test" else ("got10k" if split == "val" else "ope"))
+      for split in ("train", "val", "test")),
+    DatasetSpec("lasot", "siambench.datasets.lasot:load", "test", ("LaSOT", "LaSOTTest", "lasot"),
+                "LaSOT test split, 280 sequences", _LASOT_LAYOUT, "ope",
+                aliases=("lasot-test",)),
+    DatasetSpec("lasot-train", "siambench.datasets.lasot:load", "train", ("LaSOT", "lasot"),
+                "LaSOT train split, 1120 sequences", _LASOT_LAYOUT, "ope"),
+    DatasetSpec("uav123", "siambench.datasets.uav:load", "uav123", ("UAV123", "uav123"),
+                "UAV123, 123 sub-sequences at 30 fps", _UAV_LAYOUT, "ope"),
+    DatasetSpec("uav20l", "siambench.datasets.uav:load", "uav20l", ("UAV123", "UAV20L", "uav123"),
+                "UAV20L, 20 long sequences", _UAV_LAYOUT, "ope"),
+    DatasetSpec("uav123-10fps", "siambench.datasets.uav:load", "uav123-10fps",
+                ("UAV123_10fps", "UAV123-10fps", "UAV123"),
+                "UAV123@10fps, every third frame", _UAV10_LAYOUT, "ope",
+                aliases=("uav123@10fps", "uav12310fps")),
+)
+
+
+def _all_specs() -> list[DatasetSpec]:
+    specs = list(_BUILTIN)
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        spec = entry.load()
+        if not isinstance(spec, DatasetSpec):
+            raise UnknownNameError(f"entry point {entry.name!r} of group {ENTRY_POINT_GROUP} "
+                                   "must be a siambench.datasets.DatasetSpec")
+        specs.append(spec)
+    return specs
+
+
+def list_datasets() -> list[DatasetSpec]:
+    """Every known dataset: the built-ins, then those registered through entry points."""
+    return _all_specs()
+
+
+def get_spec(name: str) -> DatasetSpec:
+    """The spec of a dataset by name or alias (case- and punctuation-insensitive)."""
+    key = canonical_key(name)
+    for spec in _all_specs():
+        if key in {canonical_key(n) for n in (spec.name, *spec.aliases)}:
+            return spec
+    known = ", ".join(spec.name for spec in _all_specs())
+    raise UnknownNameError(f"unknown dataset {name!r}; known datasets: {known} "
+                           "(`siambench data list` shows where each is looked for)")
+
+
+def cache_dir() -> Path:
+    """The user cache folder of siambench (the generated synthetic benchmark lives here)."""
+    if os.environ.get("SIAMBENCH_CACHE"):
+        return Path(os.environ["SIAMBENCH_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "siambench"
+
+
+def candidate_roots(spec: DatasetSpec, root: Path | str | None = None) -> list[Path]:
+    """The folders looked at for a dataset, in order (see the module docstring)."""
+    if root is not None:
+        return [Path(root).expanduser()]
+    if spec.generated:
+        return [cache_dir() / spec.folders[0]]
+    places: list[Path] = []
+    data = os.environ.get("SIAMBENCH_DATA")
+    if data:
+        places += [Path(data).expanduser() / folder for folder in spec.folders]
+    places += [Path("datasets") / folder for folder in spec.folders]
+    return places
+
+
+def resolve_root(spec: DatasetSpec, root: Path | str | None = None) -> Path:
+    """The first existing candidate folder of a dataset; the error lists every place looked at."""
+    places = candidate_roots(spec, root)
+    if spec.generated:
+        return places[0]
+    for place in places:
+        if place.is_dir():
+            return place
+    looked = "\n".join(f"  - {place.resolve() if not place.is_absolute() else place}"
+                       for place in places)
+    raise DatasetNotFoundError(
+        f"dataset {spec.name} not found. Looked in:\n{looked}\n"
+        f"Expected layout: {spec.layout}\n"
+        f"Fix: pass --root PATH, set SIAMBENCH_DATA to the folder that holds "
+        f"{spec.folders[0]}/, or place (or link) the dataset at datasets/{spec.folders[0]}")
+
+
+def load_dataset(name: str, root: Path | str | None = None) -> Dataset:
+    """Load a dataset by name (``otb100``, ``vot2018``, ``got10k-val``, ``synthetic``, ...).
+
+    Reads only annotation and list files; frames are decoded when a sequence's frames are read.
+    """
+    spec = get_spec(name)
+    return spec.load_function()(resolve_root(spec, root), spec.variant)
