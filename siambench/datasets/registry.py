@@ -183,4 +183,5 @@ def load_dataset(name: str, root: Path | str | None = None) -> Dataset:
     Reads only annotation and list files; frames are decoded when a sequence's frames are read.
     """
     spec = get_spec(name)
-    return spec.load_function()(resolve_root(spec, root), spec.variant)
+    folder = resolve_root(spec, root)
+    return spec.load_function()(folder, spec.variant)

@@ -1,0 +1,133 @@
+"""The ``siambench`` command line (click).
+
+Every command prints a user error (:class:`SiambenchError`) as one message without a traceback
+and exits non-zero; Ctrl-C exits with status 130.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from siambench import __version__
+from siambench.errors import SiambenchError
+
+
+class _Group(click.Group):
+    """A click group that turns project errors into clean CLI errors."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except SiambenchError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="siambench")
+def cli() -> None:
+    """Train, run and score Siamese single-object trackers.
+
+    Datasets are looked for at --root, else $SIAMBENCH_DATA/<folder>, else ./datasets/<folder>;
+    the default dataset, `synthetic`, is generated on first use.
+    """
+
+
+@cli.group(cls=_Group)
+def data() -> None:
+    """List, check and generate datasets."""
+
+
+@data.command("list")
+def data_list() -> None:
+    """Known datasets and where each is looked for."""
+    from siambench.datasets.registry import candidate_roots, list_datasets
+
+    for spec in list_datasets():
+        places = candidate_roots(spec)
+        found = next((p for p in places if p.is_dir()), None)
+        status = f"found at {found}" if found else "not found"
+        if spec.generated:
+            status = "generated on first use" if found is None else f"generated at {found}"
+        aliases = f" (also: {', '.join(spec.aliases)})" if spec.aliases else ""
+        click.echo(f"{spec.name}{aliases}: {spec.description} [{spec.protocol}] — {status}")
+        if not spec.generated:
+            click.echo("    looked for at: " + ", ".join(str(p) for p in places))
+    click.echo("\n--root PATH overrides all of these; $SIAMBENCH_DATA sets the data root.")
+
+
+@data.command("check")
+@click.argument("name")
+@click.option("--root", type=click.Path(path_type=Path), default=None,
+              help="Dataset folder (default: $SIAMBENCH_DATA/<folder>, then ./datasets/<folder>).")
+@click.option("--decode", type=click.Choice(["none", "first", "all"]), default="first",
+              show_default=True, help="Which frames to decode to check they are intact.")
+@click.option("--quiet", is_flag=True, help="Print only the summary line.")
+def data_check(name: str, root: Path | None, decode: str, quiet: bool) -> None:
+    """Validate a dataset folder: which sequences are usable, which are not and why.
+
+    Exits 0 when at least one sequence is usable, 1 otherwise.
+    """
+    from tqdm import tqdm
+
+    from siambench.datasets import load_dataset
+
+    dataset = load_dataset(name, root)
+    usable, broken, notes = [], [], []
+    for sequence in tqdm(dataset, desc=f"checking {dataset.name}", unit="seq",
+                         disable=quiet or len(dataset) < 50, file=sys.stderr):
+        problems = sequence.problems(decode=decode)
+        if problems:
+            broken.append((sequence.name, problems))
+        else:
+            usable.append(sequence)
+            notes += [f"{sequence.name}: {note}" for note in sequence.notes]
+    missing = list(dataset.meta.get("missing", []))
+    annotation_only = sum(1 for s in usable if not s.has_frames)
+    frames = sum(len(s) for s in usable)
+    total = len(dataset) + len(missing)
+    click.echo(f"{dataset.name} at {dataset.root}: {len(usable)} of {total} sequences usable "
+               f"({frames} frames)"
+               + (f", {annotation_only} with annotations only (can be scored, not tracked)"
+                  if annotation_only else ""))
+    if not quiet:
+        if missing:
+            click.echo(f"missing ({len(missing)}): " + ", ".join(missing))
+        for sequence_name, problems in broken:
+            click.echo(f"malformed: {sequence_name}")
+            for problem in problems:
+                click.echo(f"    {problem}")
+        for note in notes:
+            click.echo(f"note: {note}")
+    sys.exit(0 if usable else 1)
+
+
+@data.command("synth")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder to write the benchmark into.")
+@click.option("--format", "fmt", type=click.Choice(["otb", "vot", "got10k"]), default="otb",
+              show_default=True, help="Layout to write.")
+@click.option("--sequences", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--frames", type=click.IntRange(min=2), default=100, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def data_synth(out: Path, fmt: str, sequences: int, frames: int, seed: int) -> None:
+    """Write a synthetic benchmark in the OTB, VOT or GOT-10k layout."""
+    from siambench.datasets.synthetic import write_benchmark
+
+    path = write_benchmark(out, fmt=fmt, sequences=sequences, frames=frames, seed=seed)
+    click.echo(f"wrote {sequences} sequences x {frames} frames ({fmt} layout) to {path}")
+
+
+def main() -> None:
+    """Entry point of the ``siambench`` console script."""
+    try:
+        cli(prog_name="siambench")
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
