@@ -64,7 +64,8 @@ def parse_number_rows(lines: Iterable[str], path: Path, widths: tuple[int, ...] 
             values = [float(cell) for cell in cells]
         except ValueError:
             bad = next(cell for cell in cells if not _is_number(cell))
-            raise DataFormatError(path, f"non-numeric value {bad!r}", line=number,
+            problem = "empty value between separators" if not bad else f"non-numeric value {bad!r}"
+            raise DataFormatError(path, problem, line=number,
                                   hint=f"expected {_describe(widths)}") from None
         if any(np.isinf(v) for v in values):
             raise DataFormatError(path, "infinite value", line=number)

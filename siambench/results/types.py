@@ -1,0 +1,60 @@
+"""In-memory raw tracking results, independent of the layout they were read from.
+
+Conventions: boxes are float64 ``x, y, w, h`` in the dataset's pixel frame, exactly as the file
+holds them (never rounded, never shifted: a tracker that wrote 0-based boxes for a 1-based
+benchmark is scored as written). Times are seconds per frame, NaN where unknown.
+
+A VOT supervised run is one line per frame: a status code (``INIT`` = 1, ``FAILURE`` = 2,
+``SKIPPED`` = 0, as the VOT toolkit and pysot write them) or a region. It is stored as
+``codes`` (int8 per frame, ``REGION`` = -1 where the line is a region) and ``regions`` (float64
+``(N, 8)``: a polygon row holds 8 numbers; a rectangle row holds ``x, y, w, h`` followed by four
+NaN; rows that are not regions are all NaN).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+REGION, SKIPPED, INIT, FAILURE = -1, 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Run:
+    """One pass of a tracker over one sequence.
+
+    ``boxes``: float64 ``(N, 4)`` for one-pass layouts. For VOT runs ``boxes`` is ``None`` and
+    ``codes``/``regions`` are set (see the module docstring). ``times``: ``(N,)`` seconds or None.
+    """
+
+    boxes: np.ndarray | None = None
+    codes: np.ndarray | None = None
+    regions: np.ndarray | None = None
+    times: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        if self.boxes is not None:
+            return len(self.boxes)
+        return 0 if self.codes is None else len(self.codes)
+
+    @property
+    def is_supervised(self) -> bool:
+        """True for a VOT reset-based run (status codes and regions)."""
+        return self.codes is not None
+
+
+@dataclass
+class TrackerResults:
+    """A tracker's raw results: sequence name (as found on disk) -> repetitions (runs).
+
+    ``layout`` names the detected format (``"ope-txt"``, ``"vot"``, ``"got10k"``, ``"otb-mat"``,
+    ``"otb-json"``); ``source`` is the folder or archive read; ``warnings`` lists non-fatal
+    quirks met while reading.
+    """
+
+    name: str
+    layout: str
+    source: str
+    sequences: dict[str, list[Run]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
