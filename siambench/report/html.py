@@ -1,0 +1,58 @@
+"""The self-contained ``index.html`` report: tables and every plot, images embedded as base64."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from siambench.fileio import atomic_write_text
+from siambench.report.tables import format_rows
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.8em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+thead th { border-bottom: 2px solid #444; }
+figure { display: inline-block; margin: 0.5em; vertical-align: top; }
+figure img { max-width: 560px; }
+.wide img { max-width: 100%; }
+.warnings { background: #fff6e0; padding: 0.5em 1em; border-left: 4px solid #e0a000; }
+"""
+
+
+def _table_html(table: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+                   for row in format_rows(table))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _image_html(path: Path, wide: bool) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    css = ' class="wide"' if wide else ""
+    return (f'<figure{css}><img alt="{html.escape(path.stem)}" '
+            f'src="data:image/png;base64,{data}"><figcaption>{html.escape(path.stem)}'
+            "</figcaption></figure>")
+
+
+def write_html(out: Path, *, title: str, summary: pd.DataFrame, per_sequence: pd.DataFrame,
+               plots: list[Path], warnings: list[str], notes: str = "") -> Path:
+    """Write ``<out>/index.html``; ``plots`` are PNG files (PDF twins are linked, not shown)."""
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+             f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
+    if notes:
+        parts.append(f"<p>{html.escape(notes)}</p>")
+    if warnings:
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+        parts.append(f"<div class='warnings'><strong>Warnings</strong><ul>{items}</ul></div>")
+    parts += ["<h2>Summary</h2>", _table_html(summary), "<h2>Plots</h2>"]
+    parts += [_image_html(p, wide="attribute" in p.stem or "eao" in p.stem)
+              for p in plots if p.suffix == ".png"]
+    parts += ["<h2>Per sequence</h2>", _table_html(per_sequence), "</body></html>"]
+    path = out / "index.html"
+    atomic_write_text(path, "\n".join(parts))
+    return path

@@ -1,0 +1,134 @@
+"""Comparison plots (matplotlib, non-interactive Agg backend), written as PNG and PDF.
+
+Every plot function takes plain arrays keyed by tracker name and the score that ranks them,
+and returns the paths it wrote. Legends list trackers best first with their score, as the OTB
+and VOT toolkits print them (``SiamRPN [0.637]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # never open a window; safe on headless machines
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+_STYLES = ["-", "--", "-.", ":"]
+
+
+def _ranked(scores: Mapping[str, float]) -> list[str]:
+    return sorted(scores, key=lambda name: (-np.nan_to_num(scores[name], nan=-np.inf), name))
+
+
+def _colour(index: int):
+    return plt.get_cmap("tab10")(index % 10)
+
+
+def save_figure(figure: plt.Figure, out_base: Path) -> list[Path]:
+    """Save ``figure`` as ``<out_base>.png`` and ``<out_base>.pdf``, then close it."""
+    out_base.parent.mkdir(parents=True, exist_ok=True)
+    paths = [out_base.with_suffix(".png"), out_base.with_suffix(".pdf")]
+    figure.savefig(paths[0], dpi=150, bbox_inches="tight")
+    figure.savefig(paths[1], bbox_inches="tight")
+    plt.close(figure)
+    return paths
+
+
+def draw_curves(axes: plt.Axes, x: np.ndarray, curves: Mapping[str, np.ndarray],
+                scores: Mapping[str, float], *, score_format: str = "{:.3f}",
+                legend_size: float = 8.0) -> None:
+    """Draw one curve per tracker on ``axes``, ranked by ``scores``, scores in the legend."""
+    for index, name in enumerate(_ranked(scores)):
+        label = f"{name} [{score_format.format(scores[name])}]"
+        axes.plot(x, curves[name], _STYLES[(index // 10) % 4], color=_colour(index), lw=1.6,
+                  label=label)
+    axes.grid(True, alpha=0.3)
+    axes.legend(loc="lower left" if _falls(curves) else "lower right", fontsize=legend_size,
+                framealpha=0.8)
+
+
+def _falls(curves: Mapping[str, np.ndarray]) -> bool:
+    first = next(iter(curves.values()), np.zeros(2))
+    return bool(np.nanmean(first[: len(first) // 2]) > np.nanmean(first[len(first) // 2:]))
+
+
+def curve_plot(out_base: Path, x: np.ndarray, curves: Mapping[str, np.ndarray],
+               scores: Mapping[str, float], *, title: str, xlabel: str, ylabel: str,
+               xlim: tuple[float, float] | None = None) -> list[Path]:
+    """A success / precision / normalised-precision style plot of several trackers."""
+    figure, axes = plt.subplots(figsize=(6, 4.5))
+    draw_curves(axes, x, curves, scores)
+    axes.set(title=title, xlabel=xlabel, ylabel=ylabel, ylim=(0, 1.0),
+             xlim=xlim or (float(x[0]), float(x[-1])))
+    return save_figure(figure, out_base)
+
+
+def curve_grid(out_base: Path, x: np.ndarray, panels: Mapping[str, Mapping[str, np.ndarray]],
+               scores: Mapping[str, Mapping[str, float]], *, title: str, xlabel: str,
+               ylabel: str, counts: Mapping[str, int] | None = None) -> list[Path]:
+    """A grid of curve plots, one panel per attribute (``panels[attribute][tracker]``)."""
+    names = list(panels)
+    columns = min(4, max(1, len(names)))
+    rows = int(np.ceil(len(names) / columns)) if names else 1
+    figure, axes_grid = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows),
+                                     squeeze=False)
+    for axes, attribute in zip(axes_grid.ravel(), names):
+        draw_curves(axes, x, panels[attribute], scores[attribute], legend_size=6.0)
+        count = f" ({counts[attribute]})" if counts and attribute in counts else ""
+        axes.set(title=f"{attribute}{count}", ylim=(0, 1.0), xlim=(float(x[0]), float(x[-1])))
+        axes.set_xlabel(xlabel, fontsize=8)
+        axes.set_ylabel(ylabel, fontsize=8)
+    for axes in axes_grid.ravel()[len(names):]:
+        axes.axis("off")
+    figure.suptitle(title)
+    figure.tight_layout()
+    return save_figure(figure, out_base)
+
+
+def eao_plots(out_base: Path, curves: Mapping[str, np.ndarray], scores: Mapping[str, float],
+              interval: tuple[int, int]) -> list[Path]:
+    """The expected-average-overlap curves (with the interval shaded) and the EAO ranking."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    length = max(len(curve) for curve in curves.values()) if curves else 1
+    draw_curves(left, np.arange(length), {k: _pad(v, length) for k, v in curves.items()},
+                scores)
+    left.axvspan(interval[0], interval[1], color="grey", alpha=0.15, lw=0)
+    left.set(title="Expected overlap curve", xlabel="sequence length (frames)",
+             ylabel="expected average overlap", ylim=(0, 1), xlim=(0, length - 1))
+    ranked = _ranked(scores)
+    right.bar(range(len(ranked)), [scores[n] for n in ranked],
+              color=[_colour(i) for i in range(len(ranked))])
+    right.set_xticks(range(len(ranked)), ranked, rotation=45, ha="right", fontsize=8)
+    right.set(title=f"EAO ranking (interval {interval[0]}-{interval[1]})", ylabel="EAO")
+    right.grid(True, axis="y", alpha=0.3)
+    return save_figure(figure, out_base)
+
+
+def _pad(curve: np.ndarray, length: int) -> np.ndarray:
+    out = np.full(length, np.nan)
+    out[: len(curve)] = curve
+    return out
+
+
+def ar_plot(out_base: Path, accuracy: Mapping[str, float], robustness: Mapping[str, float],
+            *, sensitivity: float = 30.0) -> list[Path]:
+    """Accuracy-robustness plot as the VOT toolkit draws it.
+
+    ``robustness`` is failures per frame; the horizontal axis is the reliability
+    ``exp(-S * failures_per_frame)`` with the VOT stacks' sensitivity ``S = 30``, so better
+    trackers sit top-right.
+    """
+    figure, axes = plt.subplots(figsize=(5.5, 5))
+    for index, name in enumerate(_ranked(accuracy)):
+        reliability = float(np.exp(-sensitivity * robustness[name]))
+        axes.scatter(reliability, accuracy[name], color=_colour(index), s=50,
+                     marker="os^Dv<>ph*"[index % 10],
+                     label=f"{name} [A {accuracy[name]:.3f}, R {robustness[name]:.4f}]")
+    axes.set(title="Accuracy-robustness", xlabel=f"robustness  exp(-{sensitivity:g}·F/N)",
+             ylabel="accuracy", xlim=(0, 1), ylim=(0, 1))
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=7, loc="lower left")
+    return save_figure(figure, out_base)

@@ -1,0 +1,100 @@
+"""Tables of scores: CSV (unrounded), Markdown, LaTeX and the terminal.
+
+Tables are pandas DataFrames with a ``tracker`` column; they are written without rounding to
+CSV, and with 3 decimals (scores) in the human-readable forms. Markdown and LaTeX are rendered
+here (no ``tabulate``/``jinja2`` dependency).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from siambench.fileio import atomic_write_text
+
+
+def _cell(value: object, digits: int) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def format_rows(table: pd.DataFrame, digits: int = 3) -> list[list[str]]:
+    """Cells as strings: floats with ``digits`` decimals, NaN as an en dash."""
+    return [[_cell(value, digits) for value in row] for row in table.itertuples(index=False)]
+
+
+def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
+    """A GitHub-flavoured Markdown table."""
+    header = "| " + " | ".join(map(str, table.columns)) + " |"
+    rule = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(table.columns))) + "|"
+    body = ["| " + " | ".join(row) + " |" for row in format_rows(table, digits)]
+    return "\n".join([header, rule, *body]) + "\n"
+
+
+_LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+                  "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  "\\": r"\textbackslash{}"}
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(char, char) for char in text)
+
+
+def to_latex(table: pd.DataFrame, digits: int = 3, caption: str = "") -> str:
+    """A ``booktabs`` LaTeX table; the best value of each score column is bold."""
+    rows = format_rows(table, digits)
+    numeric = [pd.api.types.is_float_dtype(table[c]) for c in table.columns]
+    lower_better = {"robustness", "failures"}
+    best: dict[int, int] = {}
+    for column_index, column in enumerate(table.columns):
+        values = table[column]
+        if numeric[column_index] and values.notna().any():
+            best[column_index] = int((values.idxmin() if column in lower_better
+                                      else values.idxmax()))
+    lines = [r"\begin{table}[t]", r"\centering",
+             r"\begin{tabular}{l" + "r" * (len(table.columns) - 1) + "}", r"\toprule",
+             " & ".join(_latex_escape(str(c)) for c in table.columns) + r" \\", r"\midrule"]
+    for row_number, (label, row) in enumerate(zip(table.index, rows)):
+        cells = []
+        for column_index, cell in enumerate(row):
+            text = _latex_escape(cell)
+            if best.get(column_index) == label:
+                text = rf"\textbf{{{text}}}"
+            cells.append(text)
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    if caption:
+        lines.append(rf"\caption{{{_latex_escape(caption)}}}")
+    lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def to_terminal(table: pd.DataFrame, digits: int = 3) -> str:
+    """A plain aligned text table for the terminal."""
+    rows = [list(map(str, table.columns)), *format_rows(table, digits)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(table.columns))]
+    lines = []
+    for number, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                               for i, (cell, w) in enumerate(zip(row, widths))))
+        if number == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write_tables(summary: pd.DataFrame, per_sequence: pd.DataFrame, out: Path,
+                 caption: str = "") -> list[Path]:
+    """Write ``summary.csv``, ``per_sequence.csv`` (unrounded), ``summary.md``, ``summary.tex``."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "summary.csv", out / "per_sequence.csv", out / "summary.md",
+               out / "summary.tex"]
+    atomic_write_text(written[0], summary.to_csv(index=False, float_format="%.17g"))
+    atomic_write_text(written[1], per_sequence.to_csv(index=False, float_format="%.17g"))
+    atomic_write_text(written[2], to_markdown(summary))
+    atomic_write_text(written[3], to_latex(summary.reset_index(drop=True), caption=caption))
+    return written
