@@ -36,6 +36,11 @@ def canonical_key(name: str) -> str:
     return _NON_ALNUM.sub("", name.lower())
 
 
+def _separated_key(name: str) -> str:
+    """Like :func:`canonical_key` but keeping separators as ``_``: ``car1_1`` is not ``car11``."""
+    return _NON_ALNUM.sub("_", name.lower()).strip("_")
+
+
 class _Lazy:
     """A value given directly or computed once by a callable."""
 
@@ -92,19 +97,28 @@ class Sequence:
         image_size: tuple[int, int] | None | Callable[[], tuple[int, int] | None] = None,
         dataset: str = "",
         source: Path | None = None,
-        meta: Mapping[str, Any] | None = None,
+        meta: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
         length: int | Callable[[], int] | None = None,
     ) -> None:
         self.name = name
         self.dataset = dataset
         self.attributes = tuple(attributes)
         self.source = source
-        self.meta = dict(meta or {})
+        self._meta = _Lazy(meta if meta is not None else {})
         self._groundtruth = _Lazy(groundtruth)
         self._frame_paths = _Lazy(frame_paths)
         self._flags = _Lazy(flags if flags is not None else FrameFlags())
         self._image_size = _Lazy(image_size)
         self._length = _Lazy(length)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """Loader-specific facts (start frame, GOT-10k ``meta_info.ini`` entries, ...)."""
+        value = self._meta.get()
+        if not isinstance(value, dict):
+            value = dict(value)
+            self._meta = _Lazy(value)
+        return value
 
     # -- annotations -------------------------------------------------------------------------
     @property
@@ -238,13 +252,18 @@ class Dataset:
         self.root = root
         self.meta = dict(meta or {})
         self._sequences = list(sequences)
-        self._by_key: dict[str, int] = {}
+        # Names are matched by separator-normalised key first, then by canonical key when that
+        # is unambiguous: UAV123 has both ``car1_1`` and ``car11`` (one canonical key).
+        self._by_key: dict[str, int | None] = {}
+        self._by_separated: dict[str, int] = {}
         for index, sequence in enumerate(self._sequences):
-            key = canonical_key(sequence.name)
-            if key in self._by_key:
+            separated = _separated_key(sequence.name)
+            if separated in self._by_separated:
                 raise DataFormatError(root or Path(name), f"two sequences named like "
                                       f"{sequence.name!r}", hint="sequence names must be unique")
-            self._by_key[key] = index
+            self._by_separated[separated] = index
+            key = canonical_key(sequence.name)
+            self._by_key[key] = None if key in self._by_key else index
 
     @property
     def names(self) -> list[str]:
@@ -257,12 +276,16 @@ class Dataset:
         return iter(self._sequences)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and canonical_key(name) in self._by_key
+        return isinstance(name, str) and self._index(name) is not None
+
+    def _index(self, name: str) -> int | None:
+        index = self._by_separated.get(_separated_key(name))
+        return index if index is not None else self._by_key.get(canonical_key(name))
 
     def __getitem__(self, key: int | str) -> Sequence:
         if isinstance(key, (int, np.integer)):
             return self._sequences[key]
-        index = self._by_key.get(canonical_key(key))
+        index = self._index(key)
         if index is None:
             close = [n for n in self.names if canonical_key(n).startswith(canonical_key(key)[:3])]
             hint = f"; similar: {', '.join(close[:5])}" if close else ""

@@ -320,7 +320,8 @@ def _json_reader(path: Path, key: str, rows: Any, count: int,
         try:
             gt = np.array(rows, dtype=np.float64)
         except (TypeError, ValueError):
-            raise DataFormatError(path, f"video {key!r}: gt_rect is not a list of numbers") from None
+            raise DataFormatError(path, f"video {key!r}: gt_rect is not a list of "
+                                  "numbers") from None
         if gt.ndim != 2 or gt.shape[1] != 4:
             raise DataFormatError(path, f"video {key!r}: gt_rect has shape {gt.shape}, expected "
                                         "(N, 4) x, y, w, h rows")

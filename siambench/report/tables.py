@@ -59,7 +59,7 @@ def to_latex(table: pd.DataFrame, digits: int = 3, caption: str = "") -> str:
     lines = [r"\begin{table}[t]", r"\centering",
              r"\begin{tabular}{l" + "r" * (len(table.columns) - 1) + "}", r"\toprule",
              " & ".join(_latex_escape(str(c)) for c in table.columns) + r" \\", r"\midrule"]
-    for row_number, (label, row) in enumerate(zip(table.index, rows)):
+    for label, row in zip(table.index, rows, strict=True):
         cells = []
         for column_index, cell in enumerate(row):
             text = _latex_escape(cell)
