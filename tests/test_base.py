@@ -71,7 +71,7 @@ def test_corrupt_and_missing_frames_are_named(tmp_path):
     with pytest.raises(FrameReadError, match="0003.jpg.*missing"):
         sequence.frame(2)
     problems = sequence.problems(decode="all")
-    assert any("1 of 3 frames missing" in p for p in problems)
+    assert any("1 of 3 frames missing, the first is " in p and "0003.jpg" in p for p in problems)
     assert any("0002.jpg" in p for p in problems)
 
 

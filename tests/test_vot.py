@@ -117,7 +117,8 @@ def test_missing_frames_are_problems_not_errors(tmp_path: Path) -> None:
     assert sequence.image_size is None
     assert len(sequence) == 2
     problems = sequence.problems()
-    assert len(problems) == 1 and "2 of 2 frames missing" in problems[0]
+    assert len(problems) == 1 and "no images: the folder" in problems[0]
+    assert problems[0].endswith("noimg/color does not exist")
 
 
 def test_missing_folder_is_recorded(tmp_path: Path) -> None:
@@ -363,8 +364,8 @@ def test_real_workspace_sequences_without_images(workspace) -> None:
         assert sequence.image_size is None
         problems = sequence.problems(decode="none")
         assert len(problems) == 1
-        assert f"{length} of {length} frames missing" in problems[0]
-        assert f"{name}/color/00000001.jpg" in problems[0]
+        assert problems[0] == (f"{name}: no images: the folder {workspace.root / name / 'color'} "
+                               "does not exist")
     assert workspace["tiger"].tags["occlusion"].sum() == 225
 
 

@@ -218,11 +218,11 @@ class Sequence:
         if not paths:
             return [f"{self.name}: no frames found"]
         missing = [p for p in paths if not p.is_file()]
-        if missing:
-            shown = ", ".join(str(p) for p in missing[:3])
-            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-            found.append(f"{self.name}: {len(missing)} of {len(paths)} frames missing: "
-                         f"{shown}{more}")
+        if len(missing) == len(paths) and not paths[0].parent.is_dir():
+            found.append(f"{self.name}: no images: the folder {paths[0].parent} does not exist")
+        elif missing:
+            found.append(f"{self.name}: {len(missing)} of {len(paths)} frames missing, the first "
+                         f"is {missing[0]}")
         if len(gt) > 1 and len(gt) != len(paths):
             found.append(f"{self.name}: {len(gt)} ground-truth rows for {len(paths)} frames")
         to_decode = {"none": [], "first": paths[:1], "all": paths}[decode]
