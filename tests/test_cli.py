@@ -59,3 +59,41 @@ def test_missing_dataset_names_places_and_layout(runner, tmp_path):
     assert result.exit_code == 1
     assert str(tmp_path / "nope") in result.output and "list.txt" in result.output
     assert "Traceback" not in result.output
+
+
+def test_data_check_synthetic_generates_and_passes(runner):
+    result = runner.invoke(cli, ["data", "check", "synthetic", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "20 of 20 sequences usable (2000 frames)" in result.output
+
+
+@pytest.mark.parametrize("fmt, name", [("otb", "otb100"), ("vot", "vot2018"),
+                                       ("got10k", "got10k-val")])
+def test_data_synth_writes_a_layout_that_data_check_reads(runner, tmp_path, fmt, name):
+    out = tmp_path / fmt
+    result = runner.invoke(cli, ["data", "synth", "--out", str(out), "--format", fmt,
+                                 "--sequences", "2", "--frames", "5", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert f"wrote 2 sequences x 5 frames ({fmt} layout)" in result.output
+    if fmt == "otb":  # synthetic names are not OTB-100 names: the generic OTB reader reads them
+        result = runner.invoke(cli, ["data", "check", "synthetic", "--root", str(out)])
+        assert "2 of 2 sequences usable (10 frames)" in result.output, result.output
+        return
+    result = runner.invoke(cli, ["data", "check", name, "--root", str(out), "--decode", "all"])
+    assert result.exit_code == 0, result.output
+    assert "2 of 2 sequences usable (10 frames)" in result.output
+
+
+def test_data_check_reports_malformed_sequences_and_exits_1_when_none_usable(runner, tmp_path):
+    out = tmp_path / "vot"
+    runner.invoke(cli, ["data", "synth", "--out", str(out), "--format", "vot", "--sequences", "2",
+                        "--frames", "4"])
+    first, second = sorted(p for p in out.iterdir() if p.is_dir())
+    (first / "groundtruth.txt").write_text("1,2,3\n")
+    (second / "color" / "00000001.jpg").write_bytes(b"broken")
+    result = runner.invoke(cli, ["data", "check", "vot2018", "--root", str(out)])
+    assert result.exit_code == 1
+    assert "0 of 2 sequences usable" in result.output
+    assert f"malformed: {first.name}" in result.output
+    assert "groundtruth.txt, line 1: 3 values, expected 4 or 8 numbers" in result.output
+    assert "00000001.jpg: cannot decode the image" in result.output
