@@ -49,6 +49,7 @@ from siambench.datasets.synthetic_render import (
 )
 from siambench.datasets.textio import read_flags
 from siambench.errors import DataFormatError, SiambenchError, UnknownNameError
+from siambench.fileio import atomic_write_bytes
 
 GENERATOR_VERSION = "1"
 """Bumped whenever the generated files change; a cached set of another version is regenerated."""
@@ -263,12 +264,8 @@ def _attributes(features: frozenset[str], boxes: np.ndarray, size: np.ndarray,
 # -- writers -----------------------------------------------------------------------------------------
 
 def _write(path: Path, data: bytes | str) -> None:
-    """Write a file atomically: a temporary file beside it, then ``os.replace``."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    """Write one file atomically, without fsync (the whole set is renamed into place at the end)."""
+    atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data, fsync=False)
 
 
 def _number(value: float) -> str:

@@ -1,1 +1,22 @@
-"""Reading and writing raw tracking results in every common layout (never imports torch)."""
+"""Reading and writing raw tracking results in every common layout (never imports torch).
+
+``read_tracker`` / ``find_trackers`` (``read``) read pysot/got10k/pytracking text results, VOT
+baseline folders, GOT-10k folders, OTB toolkit ``.mat`` and JSON results, from folders or zip
+archives; ``align`` matches them to a dataset; ``write_ope`` / ``write_vot`` / ``write_got10k``
+write the official layouts; ``pack_got10k`` builds the GOT-10k server's submission zip.
+"""
+
+from siambench.results.align import align
+from siambench.results.pack import pack_got10k
+from siambench.results.read import (
+           detect_layout,
+           find_trackers,
+           read_tracker,
+           split_mat_names,
+)
+from siambench.results.types import FAILURE, INIT, REGION, SKIPPED, Run, TrackerResults
+from siambench.results.write import write_got10k, write_ope, write_vot
+
+__all__ = ["FAILURE", "INIT", "REGION", "SKIPPED", "Run", "TrackerResults", "align",
+           "detect_layout", "find_trackers", "pack_got10k", "read_tracker", "split_mat_names",
+           "write_got10k", "write_ope", "write_vot"]

@@ -26,12 +26,17 @@ class Run:
 
     ``boxes``: float64 ``(N, 4)`` for one-pass layouts. For VOT runs ``boxes`` is ``None`` and
     ``codes``/``regions`` are set (see the module docstring). ``times``: ``(N,)`` seconds or None.
+    ``start_frame``: the 1-based image index of the first row when the file states it (the OTB
+    toolkit's ``startFrame`` in ``.mat``/JSON results), else None; ``anno_begin``: the OTB
+    toolkit's ``annoBegin`` (image index of the annotation file's first row), else None.
     """
 
     boxes: np.ndarray | None = None
     codes: np.ndarray | None = None
     regions: np.ndarray | None = None
     times: np.ndarray | None = None
+    start_frame: int | None = None
+    anno_begin: int | None = None
 
     def __len__(self) -> int:
         if self.boxes is not None:

@@ -1,0 +1,187 @@
+"""Match a tracker's raw results to a dataset's sequences, frame for frame.
+
+Rules (the scoring side relies on them):
+
+* names match case- and punctuation-insensitively (:func:`canonical_key`: ``blurCar1``,
+  ``jogging_1``, ``Human4.2`` and ``Skating2-1`` all find their OTB sequence); two result files
+  for one sequence are an error;
+* a run that states its first image (OTB ``.mat``/JSON ``startFrame``) and does not already have
+  exactly ``len(seq)`` rows is shifted onto the dataset's range, whose first image is
+  ``seq.meta["start_frame"]`` (1 when absent): rows before it are dropped, missing leading rows
+  become NaN. A run with exactly ``len(seq)`` rows is taken as the benchmark's frames whatever
+  its ``startFrame`` says (jwlim STRUCK Tiger1: 349 rows, ``startFrame: 1``), with a warning.
+  A run without a start frame holding ``start_frame - 1 + len(seq)`` rows is taken to start at
+  image 1 (MDNet's bare ``result`` for Tiger1: 354 rows);
+* a run longer than the sequence is an error naming every such sequence;
+* a shorter run is padded -- boxes with NaN rows (IoU 0: a failure in every metric), VOT runs
+  with a failure code at the first missing frame then "skipped" codes -- and listed as a
+  warning; ``strict=True`` makes it an error;
+* dataset sequences without results and result sequences matching no dataset sequence are
+  listed as warnings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from siambench.datasets.base import canonical_key
+from siambench.errors import DataFormatError, SiambenchError
+from siambench.results.types import FAILURE, SKIPPED, Run, TrackerResults
+
+_SHOWN = 10
+
+
+def align(results: TrackerResults, dataset: Any, *,
+          strict: bool = False) -> tuple[TrackerResults, list[str]]:
+    """Results keyed by the dataset's sequence names, every run ``len(seq)`` frames long.
+
+    ``dataset`` is any object with ``.names``, ``__getitem__(name)`` and ``.name``; sequences
+    need ``len()``, ``.meta`` and ``.groundtruth``. Returns the aligned results (in the
+    dataset's order, only sequences with results) and the warnings (the reader's warnings
+    first); the same list is stored in ``aligned.warnings``. Inputs are not modified.
+    """
+    dataset_name = getattr(dataset, "name", "the dataset")
+    by_key: dict[str, str] = {}
+    for seq_name in results.sequences:
+        key = canonical_key(seq_name)
+        if key in by_key:
+            raise DataFormatError(results.source, f"two result files for one sequence: "
+                                  f"{by_key[key]!r} and {seq_name!r}",
+                                  hint="sequence names match case- and punctuation-insensitively")
+        by_key[key] = seq_name
+    dataset_keys = {canonical_key(name): name for name in dataset.names}
+    warnings = list(results.warnings)
+    aligned = TrackerResults(results.name, results.layout, results.source, warnings=warnings)
+    too_long: list[str] = []
+    too_short: list[str] = []
+    missing: list[str] = []
+    for seq_name in dataset.names:
+        found = by_key.get(canonical_key(seq_name))
+        if found is None:
+            missing.append(seq_name)
+            continue
+        sequence = dataset[seq_name]
+        length = len(sequence)
+        start = int(sequence.meta.get("start_frame") or 1)
+        runs = []
+        for index, run in enumerate(results.sequences[found]):
+            label = seq_name if len(results.sequences[found]) == 1 else \
+                f"{seq_name} (repetition {index + 1})"
+            run = _shift(run, length, start, label, warnings)
+            if len(run) > length:
+                too_long.append(f"{label}: {len(run)} rows for {length} frames")
+            elif len(run) < length:
+                too_short.append(f"{label}: {len(run)} of {length} frames")
+                run = _pad(run, length)
+            runs.append(run)
+        if runs and runs[0].boxes is not None:
+            _check_corner_row(runs[0], sequence, seq_name, warnings)
+        aligned.sequences[seq_name] = runs
+    if too_long:
+        raise DataFormatError(results.source, f"results of {results.name} longer than the "
+                              f"ground truth of {dataset_name}: {_listing(too_long)}",
+                              hint="were they made on another version of the dataset?")
+    if too_short:
+        if strict:
+            raise DataFormatError(results.source, f"results of {results.name} shorter than the "
+                                  f"ground truth (strict mode): {_listing(too_short)}")
+        warnings.extend(f"{item}; the missing frames count as failures" for item in too_short)
+    if missing:
+        warnings.append(f"no results for {len(missing)} of {len(dataset.names)} sequences of "
+                        f"{dataset_name}: {_listing(missing)}")
+    extra = [name for key, name in by_key.items() if key not in dataset_keys]
+    if extra:
+        warnings.append(f"results for {len(extra)} sequences not in {dataset_name} (ignored): "
+                        f"{_listing(extra)}")
+    return aligned, warnings
+
+
+def _listing(items: list[str]) -> str:
+    shown = ", ".join(items[:_SHOWN])
+    return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
+
+
+def _shift(run: Run, length: int, start: int, label: str, warnings: list[str]) -> Run:
+    """Map a run onto the dataset's first image (see the module docstring)."""
+    rows = len(run)
+    if rows == length:
+        if run.start_frame is not None and run.start_frame != start:
+            warnings.append(f"{label}: the result states startFrame {run.start_frame} but has "
+                            f"exactly the sequence's {length} rows; taken as frames "
+                            f"{start}-{start + length - 1}")
+        return _restart(run, start)
+    if run.start_frame is not None:
+        offset = start - run.start_frame
+    elif start > 1 and rows == length + start - 1:
+        offset = start - 1
+        warnings.append(f"{label}: {rows} rows cover images 1-{rows}; rows {start}-{rows} used")
+    else:
+        offset = 0
+    if offset > 0:
+        return _restart(_take(run, slice(offset, None)), start)
+    if offset < 0:
+        warnings.append(f"{label}: the result starts at image {run.start_frame}, after the "
+                        f"sequence's first image {start}; {-offset} leading frames missing")
+        return _restart(_prepend(run, -offset), start)
+    return run
+
+
+def _restart(run: Run, start: int) -> Run:
+    return run if run.start_frame is None else dataclasses.replace(run, start_frame=start)
+
+
+def _take(run: Run, rows: slice) -> Run:
+    def cut(array: np.ndarray | None) -> np.ndarray | None:
+        return None if array is None else array[rows].copy()
+    return dataclasses.replace(run, boxes=cut(run.boxes), codes=cut(run.codes),
+                               regions=cut(run.regions), times=cut(run.times))
+
+
+def _prepend(run: Run, count: int) -> Run:
+    def grow(array: np.ndarray | None, fill: float) -> np.ndarray | None:
+        if array is None:
+            return None
+        head = np.full((count, *array.shape[1:]), fill, dtype=array.dtype)
+        return np.concatenate([head, array])
+    codes = grow(run.codes, SKIPPED)
+    if codes is not None and count:
+        codes[0] = FAILURE
+    return dataclasses.replace(run, boxes=grow(run.boxes, np.nan), codes=codes,
+                               regions=grow(run.regions, np.nan), times=grow(run.times, np.nan))
+
+
+def _pad(run: Run, length: int) -> Run:
+    count = length - len(run)
+
+    def grow(array: np.ndarray | None, fill: float) -> np.ndarray | None:
+        if array is None:
+            return None
+        tail = np.full((count, *array.shape[1:]), fill, dtype=array.dtype)
+        return np.concatenate([array, tail])
+    codes = grow(run.codes, SKIPPED)
+    if codes is not None:
+        codes[length - count] = FAILURE
+    return dataclasses.replace(run, boxes=grow(run.boxes, np.nan), codes=codes,
+                               regions=grow(run.regions, np.nan), times=grow(run.times, np.nan))
+
+
+def _check_corner_row(run: Run, sequence: Any, seq_name: str, warnings: list[str]) -> None:
+    """Warn when the first row looks like corners ``x1, y1, x2, y2`` (Soarkey's SiamRPN)."""
+    try:
+        gt = np.asarray(sequence.groundtruth)
+    except SiambenchError:
+        return
+    if len(run) == 0 or gt.ndim != 2 or gt.shape[1] != 4 or len(gt) == 0:
+        return
+    x, y, w, h = gt[0]
+    first = run.boxes[0]  # type: ignore[index]
+    if not (np.isfinite(first).all() and np.isfinite(gt[0]).all()) or w <= 4 or h <= 4:
+        return
+    as_corners = abs(first[2] - (x + w - 1)) <= 2 and abs(first[3] - (y + h - 1)) <= 2
+    as_box = abs(first[2] - w) <= 2 and abs(first[3] - h) <= 2
+    if as_corners and not as_box:
+        warnings.append(f"{seq_name}: the first result row {first.tolist()} looks like corners "
+                        "x1,y1,x2,y2, not x,y,w,h; scored as written")

@@ -1,0 +1,89 @@
+"""The GOT-10k test server's submission zip.
+
+Layout (got10k toolkit ``ExperimentGOT10k.report`` for the test split): the sequence folders at
+the top of the archive, ``<seq>/<seq>_001.txt`` (``_002``, ``_003`` for repetitions) holding
+``x,y,w,h`` per frame separated by commas (the server rejects spaces) and ``<seq>/<seq>_time.txt``
+with one column of seconds per repetition. The files are re-written by siambench from the parsed
+results (full precision, commas), whatever the source's delimiters were.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from siambench.datasets.base import canonical_key
+from siambench.errors import SiambenchError
+from siambench.results.read import read_tracker
+from siambench.results.write import got10k_files
+
+_SHOWN = 10
+
+
+def pack_got10k(tracker_dir: Path, out_zip: Path, dataset: Any = None) -> Path:
+    """Validate a tracker's GOT-10k results and write the submission zip atomically.
+
+    ``tracker_dir``: anything :func:`read_tracker` reads with boxes (GOT-10k or one-pass
+    layout). With a ``dataset`` (e.g. ``got10k-test``), every sequence of it must have results,
+    no other sequence may, and every run must have exactly ``len(seq)`` lines; archive names are
+    the dataset's. Every sequence needs per-frame times. Raises :class:`SiambenchError` listing
+    every problem found. Returns ``out_zip``.
+    """
+    results = read_tracker(Path(tracker_dir))
+    if results.layout not in ("got10k", "ope-txt"):
+        raise SiambenchError(f"{results.source}: {results.layout} results cannot be packed for "
+                             "GOT-10k (expected <seq>/<seq>_001.txt files)")
+    problems: list[str] = []
+    names = {name: name for name in results.sequences}
+    if dataset is not None:
+        keys = {canonical_key(name): name for name in results.sequences}
+        wanted = {canonical_key(name): name for name in dataset.names}
+        absent = [name for key, name in wanted.items() if key not in keys]
+        extra = [name for key, name in keys.items() if key not in wanted]
+        if absent:
+            problems.append(f"no results for {len(absent)} of {len(wanted)} sequences: "
+                            f"{_listing(absent)}")
+        if extra:
+            problems.append(f"results for {len(extra)} sequences not in "
+                            f"{getattr(dataset, 'name', 'the dataset')}: {_listing(extra)}")
+        names = {keys[key]: wanted[key] for key in wanted if key in keys}
+    files: dict[str, str] = {}
+    for source_name, seq_name in names.items():
+        runs = results.sequences[source_name]
+        expected = len(dataset[seq_name]) if dataset is not None else len(runs[0])
+        for index, run in enumerate(runs, start=1):
+            if len(run) != expected:
+                problems.append(f"{seq_name}_{index:03d}: {len(run)} lines for {expected} frames")
+        if all(run.times is None for run in runs):
+            problems.append(f"{seq_name}: no per-frame times ({seq_name}_time.txt)")
+        files.update(got10k_files(seq_name, runs))
+    if not names:
+        problems.append("no sequences to pack")
+    if problems:
+        raise SiambenchError(f"cannot pack {results.source} for the GOT-10k server: "
+                             + "; ".join(problems))
+    return _write_zip(Path(out_zip), files)
+
+
+def _listing(items: list[str]) -> str:
+    shown = ", ".join(items[:_SHOWN])
+    return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
+
+
+def _write_zip(out_zip: Path, files: dict[str, str]) -> Path:
+    out_zip.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=out_zip.parent, prefix=f".{out_zip.name}.",
+                                    suffix=".tmp")
+    os.close(handle)
+    try:
+        with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for rel in sorted(files):
+                archive.writestr(rel, files[rel])
+        os.replace(temp, out_zip)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return out_zip
