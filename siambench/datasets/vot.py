@@ -27,7 +27,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +36,14 @@ from siambench.datasets.base import Dataset, FrameFlags, Sequence
 from siambench.datasets.images import read_image_size
 from siambench.datasets.textio import read_flags, read_number_rows, read_text_lines
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
+from siambench.protocols import load_protocol
 
 #: The five per-frame tags of the VOT short-term challenges; always keys of ``Sequence.tags``.
 STANDARD_TAGS: tuple[str, ...] = (
     "camera_motion", "illum_change", "motion_change", "occlusion", "size_change")
 
-#: EAO interval ``[low, high]`` of each challenge (VOT toolkit stacks; pysot ``EAOBenchmark``).
-EAO_INTERVALS: Mapping[str, tuple[int, int]] = {
-    "vot2016": (108, 371), "vot2017": (100, 356), "vot2018": (100, 356), "vot2019": (46, 291)}
+#: The VOT challenges this loader reads; each has a protocol file (``siambench/protocols``).
+VARIANTS: tuple[str, ...] = ("vot2016", "vot2017", "vot2018", "vot2019")
 
 _TAG_SUFFIXES = (".tag", ".label")
 _FRAME_PATTERN = re.compile(r"%(0?\d*)d")
@@ -62,9 +61,8 @@ def load(root: Path, variant: str) -> Dataset:
     (the dataset's tag names) and ``missing`` (names in ``list.txt`` without a folder).
     """
     key = variant.lower()
-    if key not in EAO_INTERVALS:
-        raise UnknownNameError(f"unknown VOT variant {variant!r}; known: "
-                               f"{', '.join(EAO_INTERVALS)}")
+    if key not in VARIANTS:
+        raise UnknownNameError(f"unknown VOT variant {variant!r}; known: {', '.join(VARIANTS)}")
     root = Path(root)
     for folder in (root, root / "sequences"):
         if (folder / "list.txt").is_file():
@@ -343,9 +341,9 @@ def _find_json(root: Path, variant: str) -> Path | None:
 
 
 def _dataset_meta(variant: str, layout: str, missing: list[str]) -> dict[str, Any]:
-    return {"year": int(variant[3:]), "eao_interval": EAO_INTERVALS[variant], "layout": layout,
-            "missing": list(missing)}
+    return {"year": int(variant[3:]), "eao_interval": load_protocol(variant).eao_interval,
+            "layout": layout, "missing": list(missing)}
 
 
-__all__ = ["EAO_INTERVALS", "STANDARD_TAGS", "load", "load_pysot_json", "load_sequence_folder",
+__all__ = ["VARIANTS", "STANDARD_TAGS", "load", "load_pysot_json", "load_sequence_folder",
            "read_sequence_file"]

@@ -1,0 +1,31 @@
+"""Protocol parameter files."""
+
+import pytest
+
+from siambench.datasets import list_datasets
+from siambench.errors import UnknownNameError
+from siambench.protocols import load_protocol, protocol_names
+
+
+@pytest.mark.parametrize("name, interval", [("vot2016", (108, 371)), ("vot2017", (100, 356)),
+                                            ("vot2018", (100, 356)), ("vot2019", (46, 291))])
+def test_vot_protocols_carry_the_challenge_parameters(name, interval):
+    protocol = load_protocol(name)
+    assert protocol.kind == "supervised" and protocol.eao_interval == interval
+    assert (protocol["burnin"], protocol["skip_initialize"], protocol["failure_overlap"]) == (
+        10, 5, 0.0)
+
+
+def test_got10k_and_ope():
+    assert load_protocol("got10k").repetitions == 3
+    assert load_protocol("ope").kind == "one-pass" and load_protocol("ope").repetitions == 1
+
+
+def test_every_dataset_names_a_shipped_protocol():
+    names = set(protocol_names())
+    assert {spec.protocol for spec in list_datasets()} <= names
+
+
+def test_unknown_protocol():
+    with pytest.raises(UnknownNameError, match="unknown protocol 'vot1999'"):
+        load_protocol("vot1999")
