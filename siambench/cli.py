@@ -120,6 +120,67 @@ def data_synth(out: Path, fmt: str, sequences: int, frames: int, seed: int) -> N
     click.echo(f"wrote {sequences} sequences x {frames} frames ({fmt} layout) to {path}")
 
 
+@cli.command("report")
+@click.option("--compare", "compare", multiple=True, metavar="TRACKER ...",
+              help="Trackers to compare (sub-folders of --results-dir); repeat the option or "
+                   "list names after it. Default: every tracker found.")
+@click.option("--dataset", default="synthetic", show_default=True, help="Dataset to score on.")
+@click.option("--root", type=click.Path(path_type=Path), default=None,
+              help="Dataset folder (only its annotations are read).")
+@click.option("--results-dir", type=click.Path(path_type=Path), default=None,
+              help="Folder with one sub-folder (or zip) per tracker [default: results/<dataset>].")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("reports"),
+              show_default=True, help="Reports are written under <out>/<dataset>/.")
+@click.option("--attributes", is_flag=True,
+              help="Also break scores down by attribute (OPE) or tag (VOT), with plots.")
+@click.option("--strict", is_flag=True,
+              help="Make results shorter than the ground truth, or unreadable trackers, an error.")
+@click.option("--convention", default=None,
+              type=click.Choice(["otb", "pysot", "got10k", "lasot", "siambench"]),
+              help="OPE metric convention [default: the dataset protocol's]; 'siambench' counts a "
+                   "perfect overlap at threshold 1, so ground truth scores 1.0.")
+@click.argument("more", nargs=-1, metavar="")
+def report_command(compare: tuple[str, ...], dataset: str, root: Path | None,
+                   results_dir: Path | None, out: Path, attributes: bool, strict: bool,
+                   convention: str | None, more: tuple[str, ...]) -> None:
+    """Score raw results and write tables and plots (success/precision, EAO, AR, ...).
+
+    Example: siambench report --compare siamfc siamrpn --dataset otb100 --root data/OTB100
+    """
+    from siambench.report.build import build_report
+
+    if more and not compare:
+        raise click.UsageError(f"unexpected arguments {' '.join(more)}; tracker names follow "
+                               "--compare")
+    report = build_report(dataset, root=root, results_dir=results_dir,
+                          compare=[*compare, *more], out=out, attributes=attributes,
+                          strict=strict, convention=convention)
+    click.echo(report.terminal_table())
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"\nwrote {len(report.files)} files to {report.out} (open index.html)")
+
+
+@cli.command("pack")
+@click.argument("tracker_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Zip to write [default: <tracker_dir>.zip].")
+@click.option("--root", type=click.Path(path_type=Path), default=None,
+              help="GOT-10k test folder, to check that every sequence is present.")
+def pack_command(tracker_dir: Path, out: Path | None, root: Path | None) -> None:
+    """Pack a tracker's GOT-10k test results into the evaluation server's submission zip."""
+    from siambench.results import pack_got10k
+
+    dataset = None
+    if root is not None:
+        from siambench.datasets import load_dataset
+
+        dataset = load_dataset("got10k-test", root)
+    target = out if out is not None else tracker_dir.with_suffix(".zip")
+    path = pack_got10k(tracker_dir, target, dataset=dataset)
+    click.echo(f"wrote {path}")
+
+
 def main() -> None:
     """Entry point of the ``siambench`` console script."""
     try:

@@ -337,7 +337,7 @@ def test_align_start_frames():
     david = aligned.sequences["David"][0].boxes
     assert np.isnan(david[0]).all() and david[1].tolist() == boxes(1)[0].tolist()
     assert aligned.sequences["Car"][0].boxes.tolist() == boxes(2).tolist()
-    assert any("startFrame 5 but has exactly" in w for w in warnings)
+    assert any("row count matches exactly on 1 sequences (Car (5 vs 1))" in w for w in warnings)
     bare, _ = align(ope(Tiger1=Run(boxes=boxes(8))), dataset({"Tiger1": 3}, {"Tiger1": 6}))
     assert bare.sequences["Tiger1"][0].boxes.tolist() == boxes(8)[5:].tolist()
 

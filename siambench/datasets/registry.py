@@ -96,17 +96,17 @@ _BUILTIN: tuple[DatasetSpec, ...] = (
                   "got10k" if split == "test" else ("got10k" if split == "val" else "ope"))
       for split in ("train", "val", "test")),
     DatasetSpec("lasot", "siambench.datasets.lasot:load", "test", ("LaSOT", "LaSOTTest", "lasot"),
-                "LaSOT test split, 280 sequences", _LASOT_LAYOUT, "ope",
+                "LaSOT test split, 280 sequences", _LASOT_LAYOUT, "lasot",
                 aliases=("lasot-test",)),
     DatasetSpec("lasot-train", "siambench.datasets.lasot:load", "train", ("LaSOT", "lasot"),
-                "LaSOT train split, 1120 sequences", _LASOT_LAYOUT, "ope"),
+                "LaSOT train split, 1120 sequences", _LASOT_LAYOUT, "lasot"),
     DatasetSpec("uav123", "siambench.datasets.uav:load", "uav123", ("UAV123", "uav123"),
-                "UAV123, 123 sub-sequences at 30 fps", _UAV_LAYOUT, "ope"),
+                "UAV123, 123 sub-sequences at 30 fps", _UAV_LAYOUT, "lasot"),
     DatasetSpec("uav20l", "siambench.datasets.uav:load", "uav20l", ("UAV123", "UAV20L", "uav123"),
-                "UAV20L, 20 long sequences", _UAV_LAYOUT, "ope"),
+                "UAV20L, 20 long sequences", _UAV_LAYOUT, "lasot"),
     DatasetSpec("uav123-10fps", "siambench.datasets.uav:load", "uav123-10fps",
                 ("UAV123_10fps", "UAV123-10fps", "UAV123"),
-                "UAV123@10fps, every third frame", _UAV10_LAYOUT, "ope",
+                "UAV123@10fps, every third frame", _UAV10_LAYOUT, "lasot",
                 aliases=("uav123@10fps", "uav12310fps")),
 )
 

@@ -39,11 +39,16 @@ def save_figure(figure: plt.Figure, out_base: Path) -> list[Path]:
 
 def draw_curves(axes: plt.Axes, x: np.ndarray, curves: Mapping[str, np.ndarray],
                 scores: Mapping[str, float], *, score_format: str = "{:.3f}",
-                legend_size: float = 8.0) -> None:
-    """Draw one curve per tracker on ``axes``, ranked by ``scores``, scores in the legend."""
+                legend_size: float = 8.0, styles: Mapping[str, int] | None = None) -> None:
+    """Draw one curve per tracker on ``axes``, ranked by ``scores``, scores in the legend.
+
+    ``styles`` fixes each tracker's colour/line index so a tracker looks the same in every panel
+    of a grid (default: by rank on this plot).
+    """
     for index, name in enumerate(_ranked(scores)):
+        style = styles[name] if styles is not None else index
         label = f"{name} [{score_format.format(scores[name])}]"
-        axes.plot(x, curves[name], _STYLES[(index // 10) % 4], color=_colour(index), lw=1.6,
+        axes.plot(x, curves[name], _STYLES[(style // 10) % 4], color=_colour(style), lw=1.6,
                   label=label)
     axes.grid(True, alpha=0.3)
     axes.legend(loc="lower left" if _falls(curves) else "lower right", fontsize=legend_size,
@@ -51,8 +56,10 @@ def draw_curves(axes: plt.Axes, x: np.ndarray, curves: Mapping[str, np.ndarray],
 
 
 def _falls(curves: Mapping[str, np.ndarray]) -> bool:
-    first = next(iter(curves.values()), np.zeros(2))
-    return bool(np.nanmean(first[: len(first) // 2]) > np.nanmean(first[len(first) // 2:]))
+    """True when the curves fall from left to right (legend then goes bottom left)."""
+    first = np.nan_to_num(next(iter(curves.values()), np.zeros(2)), nan=0.0)
+    half = len(first) // 2
+    return bool(first[:half].sum() * (len(first) - half) > first[half:].sum() * half)
 
 
 def curve_plot(out_base: Path, x: np.ndarray, curves: Mapping[str, np.ndarray],
@@ -75,8 +82,13 @@ def curve_grid(out_base: Path, x: np.ndarray, panels: Mapping[str, Mapping[str, 
     rows = int(np.ceil(len(names) / columns)) if names else 1
     figure, axes_grid = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows),
                                      squeeze=False)
+    totals: dict[str, float] = {}
+    for panel in scores.values():
+        for name, value in panel.items():
+            totals[name] = totals.get(name, 0.0) + float(np.nan_to_num(value))
+    styles = {name: index for index, name in enumerate(_ranked(totals))}
     for axes, attribute in zip(axes_grid.ravel(), names):
-        draw_curves(axes, x, panels[attribute], scores[attribute], legend_size=6.0)
+        draw_curves(axes, x, panels[attribute], scores[attribute], legend_size=6.0, styles=styles)
         count = f" ({counts[attribute]})" if counts and attribute in counts else ""
         axes.set(title=f"{attribute}{count}", ylim=(0, 1.0), xlim=(float(x[0]), float(x[-1])))
         axes.set_xlabel(xlabel, fontsize=8)

@@ -14,6 +14,9 @@ import pandas as pd
 
 from siambench.fileio import atomic_write_text
 
+#: Decimals shown per column in the human-readable tables (CSV files are never rounded).
+COLUMN_DIGITS = {"robustness": 4, "failures": 1, "fps": 1, "frames": 0, "runs": 0}
+
 
 def _cell(value: object, digits: int) -> str:
     if isinstance(value, float):
@@ -24,8 +27,11 @@ def _cell(value: object, digits: int) -> str:
 
 
 def format_rows(table: pd.DataFrame, digits: int = 3) -> list[list[str]]:
-    """Cells as strings: floats with ``digits`` decimals, NaN as an en dash."""
-    return [[_cell(value, digits) for value in row] for row in table.itertuples(index=False)]
+    """Cells as strings: floats with ``digits`` decimals (see :data:`COLUMN_DIGITS` for the
+    columns shown otherwise), NaN as an en dash."""
+    places = [COLUMN_DIGITS.get(str(column), digits) for column in table.columns]
+    return [[_cell(value, place) for value, place in zip(row, places, strict=True)]
+            for row in table.itertuples(index=False)]
 
 
 def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:

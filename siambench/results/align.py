@@ -58,6 +58,8 @@ def align(results: TrackerResults, dataset: Any, *,
     too_long: list[str] = []
     too_short: list[str] = []
     missing: list[str] = []
+    corner_rows: list[str] = []
+    renumbered: list[str] = []
     for seq_name in dataset.names:
         found = by_key.get(canonical_key(seq_name))
         if found is None:
@@ -70,7 +72,7 @@ def align(results: TrackerResults, dataset: Any, *,
         for index, run in enumerate(results.sequences[found]):
             label = seq_name if len(results.sequences[found]) == 1 else \
                 f"{seq_name} (repetition {index + 1})"
-            run = _shift(run, length, start, label, warnings)
+            run = _shift(run, length, start, label, warnings, renumbered)
             if len(run) > length:
                 too_long.append(f"{label}: {len(run)} rows for {length} frames")
             elif len(run) < length:
@@ -78,7 +80,8 @@ def align(results: TrackerResults, dataset: Any, *,
                 run = _pad(run, length)
             runs.append(run)
         if runs and runs[0].boxes is not None:
-            _check_corner_row(runs[0], sequence, seq_name, warnings)
+            if _first_row_is_corners(runs[0], sequence):
+                corner_rows.append(seq_name)
         aligned.sequences[seq_name] = runs
     if too_long:
         raise DataFormatError(results.source, f"results of {results.name} longer than the "
@@ -89,6 +92,14 @@ def align(results: TrackerResults, dataset: Any, *,
             raise DataFormatError(results.source, f"results of {results.name} shorter than the "
                                   f"ground truth (strict mode): {_listing(too_short)}")
         warnings.extend(f"{item}; the missing frames count as failures" for item in too_short)
+    if renumbered:
+        warnings.append(f"the stated startFrame differs from the benchmark's first image but the "
+                        f"row count matches exactly on {len(renumbered)} sequences "
+                        f"({_listing(renumbered)}); taken as the benchmark's frames")
+    if corner_rows:
+        warnings.append(f"the first result row looks like corners x1,y1,x2,y2, not x,y,w,h, on "
+                        f"{len(corner_rows)} sequences ({_listing(corner_rows)}); scored as "
+                        "written")
     if missing:
         warnings.append(f"no results for {len(missing)} of {len(dataset.names)} sequences of "
                         f"{dataset_name}: {_listing(missing)}")
@@ -104,14 +115,17 @@ def _listing(items: list[str]) -> str:
     return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
 
 
-def _shift(run: Run, length: int, start: int, label: str, warnings: list[str]) -> Run:
-    """Map a run onto the dataset's first image (see the module docstring)."""
+def _shift(run: Run, length: int, start: int, label: str, warnings: list[str],
+           renumbered: list[str]) -> Run:
+    """Map a run onto the dataset's first image (see the module docstring).
+
+    Runs whose ``startFrame`` disagrees with the benchmark but whose length matches exactly are
+    taken as the benchmark's frames and their labels collected in ``renumbered``.
+    """
     rows = len(run)
     if rows == length:
         if run.start_frame is not None and run.start_frame != start:
-            warnings.append(f"{label}: the result states startFrame {run.start_frame} but has "
-                            f"exactly the sequence's {length} rows; taken as frames "
-                            f"{start}-{start + length - 1}")
+            renumbered.append(f"{label} ({run.start_frame} vs {start})")
         return _restart(run, start)
     if run.start_frame is not None:
         offset = start - run.start_frame
@@ -168,20 +182,18 @@ def _pad(run: Run, length: int) -> Run:
                                regions=grow(run.regions, np.nan), times=grow(run.times, np.nan))
 
 
-def _check_corner_row(run: Run, sequence: Any, seq_name: str, warnings: list[str]) -> None:
-    """Warn when the first row looks like corners ``x1, y1, x2, y2`` (Soarkey's SiamRPN)."""
+def _first_row_is_corners(run: Run, sequence: Any) -> bool:
+    """True when the first row looks like corners ``x1, y1, x2, y2`` (Soarkey's SiamRPN)."""
     try:
         gt = np.asarray(sequence.groundtruth)
     except SiambenchError:
-        return
+        return False
     if len(run) == 0 or gt.ndim != 2 or gt.shape[1] != 4 or len(gt) == 0:
-        return
+        return False
     x, y, w, h = gt[0]
     first = run.boxes[0]  # type: ignore[index]
     if not (np.isfinite(first).all() and np.isfinite(gt[0]).all()) or w <= 4 or h <= 4:
-        return
+        return False
     as_corners = abs(first[2] - (x + w - 1)) <= 2 and abs(first[3] - (y + h - 1)) <= 2
     as_box = abs(first[2] - w) <= 2 and abs(first[3] - h) <= 2
-    if as_corners and not as_box:
-        warnings.append(f"{seq_name}: the first result row {first.tolist()} looks like corners "
-                        "x1,y1,x2,y2, not x,y,w,h; scored as written")
+    return bool(as_corners and not as_box)

@@ -1,0 +1,113 @@
+"""Benchmark: scoring 100 sequences x 20 trackers x 600 frames, siambench vs got10k.
+
+Both sides do the same work from memory (no file reading): per (tracker, sequence) the IoUs and
+centre errors of every frame (frame 0 set to the ground truth), the 21-point success and 51-point
+precision curves, the per-sequence scores and speeds, then the per-tracker mean curves, AUC and
+precision. The got10k side is the body of ``ExperimentOTB.report`` with ``np.loadtxt`` replaced by
+the in-memory arrays: ``rect_iou``, ``center_error`` and ``ExperimentOTB._calc_curves`` per
+sequence. siambench also computes the normalised precision and builds its DataFrames; it runs
+with its defaults (trackers on a thread pool, one thread per CPU) and, for reference, on one thread.
+
+Run: ``python benchmarks/scoring.py [--repeat 5]``. Prints both times (best of the repeats), the
+ratio, and checks that both give the same overall scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from siambench.metrics.ope import score_ope
+
+N_SEQUENCES, N_TRACKERS, N_FRAMES = 100, 20, 600
+
+
+def make_data(seed: int = 0) -> tuple[dict, dict, dict]:
+    """Random GT, noisy predictions and per-frame times, as ``score_ope`` takes them."""
+    rng = np.random.default_rng(seed)
+    gt = {}
+    for s in range(N_SEQUENCES):
+        boxes = rng.uniform(0, 300, (N_FRAMES, 4))
+        boxes[:, 2:] = rng.uniform(5, 120, (N_FRAMES, 2))
+        gt[f"seq{s:03d}"] = boxes
+    results, times = {}, {}
+    for t in range(N_TRACKERS):
+        noise = rng.uniform(1, 40)
+        results[f"trk{t:02d}"] = {s: g + rng.normal(0, noise, g.shape) for s, g in gt.items()}
+        times[f"trk{t:02d}"] = {s: rng.uniform(0.005, 0.05, N_FRAMES) for s in gt}
+    return results, gt, times
+
+
+def run_got10k(results: dict, gt: dict, times: dict) -> dict[str, tuple[float, float]]:
+    """got10k ``ExperimentOTB.report``'s scoring loop, fed from memory."""
+    from got10k.experiments.otb import ExperimentOTB
+    from got10k.utils.metrics import center_error, rect_iou
+
+    experiment = ExperimentOTB.__new__(ExperimentOTB)
+    experiment.nbins_iou, experiment.nbins_ce = 21, 51
+    performance = {}
+    for name, by_seq in results.items():
+        seq_num = len(gt)
+        succ_curve = np.zeros((seq_num, experiment.nbins_iou))
+        prec_curve = np.zeros((seq_num, experiment.nbins_ce))
+        speeds = np.zeros(seq_num)
+        seq_wise = {}
+        for s, (seq_name, anno) in enumerate(gt.items()):
+            boxes = by_seq[seq_name].copy()
+            boxes[0] = anno[0]
+            ious = rect_iou(boxes, anno)
+            errors = center_error(boxes, anno)
+            succ_curve[s], prec_curve[s] = experiment._calc_curves(ious, errors)
+            seq_times = times[name][seq_name]
+            seq_times = seq_times[seq_times > 0]
+            if len(seq_times) > 0:
+                speeds[s] = np.mean(1.0 / seq_times)
+            seq_wise[seq_name] = {
+                "success_curve": succ_curve[s].tolist(), "precision_curve": prec_curve[s].tolist(),
+                "success_score": np.mean(succ_curve[s]), "precision_score": prec_curve[s][20],
+                "success_rate": succ_curve[s][experiment.nbins_iou // 2],
+                "speed_fps": speeds[s] if speeds[s] > 0 else -1}
+        succ = np.mean(succ_curve, axis=0)
+        prec = np.mean(prec_curve, axis=0)
+        performance[name] = (float(np.mean(succ)), float(prec[20]))
+    return performance
+
+
+def run_siambench(results: dict, gt: dict, times: dict, workers: int | None = None
+                  ) -> dict[str, tuple[float, float]]:
+    report = score_ope(results, gt, times=times, convention="got10k", workers=workers)
+    return {row.tracker: (row.success_auc, row.precision) for row in report.overall.itertuples()}
+
+
+def best_time(function, *args, repeat: int) -> tuple[float, object]:
+    best, value = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        value = function(*args)
+        best = min(best, time.perf_counter() - start)
+    return best, value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    results, gt, times = make_data()
+    frames = N_SEQUENCES * N_TRACKERS * N_FRAMES
+    t_ref, ref = best_time(run_got10k, results, gt, times, repeat=args.repeat)
+    t_ours, ours = best_time(run_siambench, results, gt, times, repeat=args.repeat)
+    t_one, _ = best_time(run_siambench, results, gt, times, 1, repeat=args.repeat)
+    worst = max(abs(a - b) for k in ref for a, b in zip(ref[k], ours[k]))
+    print(f"work: {N_SEQUENCES} sequences x {N_TRACKERS} trackers x {N_FRAMES} frames = {frames:,} frames")
+    print(f"got10k    : {t_ref * 1e3:8.1f} ms  ({frames / t_ref / 1e6:.2f} M frames/s)")
+    print(f"siambench : {t_ours * 1e3:8.1f} ms  ({frames / t_ours / 1e6:.2f} M frames/s)")
+    print(f"siambench : {t_one * 1e3:8.1f} ms  on one thread ({t_ref / t_one:.1f}x); {os.cpu_count()} CPUs")
+    print(f"ratio     : {t_ref / t_ours:8.1f}x faster (target >= 20x)")
+    print(f"max |difference| of overall AUC/precision vs got10k: {worst:.3g}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,366 @@
+"""VOT supervised (reset-based, "baseline") metrics: accuracy, robustness, EAO; per tag too.
+
+Input per sequence: the runs (repetitions) as status codes + regions (see
+:mod:`siambench.results.types`: ``REGION`` = -1 where the line is a region, ``INIT`` = 1,
+``FAILURE`` = 2, ``SKIPPED`` = 0; regions ``(N, 8)`` NaN-padded), the ground truth (``(N, 4)``,
+``(N, 8)`` or a NaN-padded mix), the image size and per-frame tags. Every rule is a parameter.
+
+* **Overlap** of a region frame with the GT: ``overlap="raster"`` (default) rasterises both regions
+  on the pixel grid bounded by the image ``[0, W] x [0, H]`` (:func:`siambench.boxes.raster_overlap`,
+  the VOT/pysot region code); ``"analytic"`` is the exact polygon IoU clipped to the image
+  (:func:`siambench.boxes.poly_iou`, got10k). Without an image size the overlap is unbounded.
+* **Accuracy** (VOT toolkit ``compute_accuracy`` and pysot ``calculate_accuracy``): overlaps of region
+  frames, excluding every frame in ``[i, i + burnin)`` after each (re)initialisation ``i``
+  (``burnin=10``), failure and skipped frames. Aggregation ``accuracy="pysot"`` (default): per frame the
+  mean over the runs that have a value, then the mean over all frames of all sequences pooled;
+  ``accuracy="vot"``: per run the mean over its valid frames (0 when it has none, as the VOT toolkit),
+  per sequence the mean over runs, then the mean over sequences weighted by their frame count.
+* **Robustness**: ``failures`` = number of ``FAILURE`` lines, averaged over runs, summed over
+  sequences (pysot's "Lost Number"); ``robustness`` = failures / frames, a **per-frame rate**
+  (pysot prints ``100 · F / N``, i.e. failures per 100 frames: multiply by 100 to compare).
+* **EAO** (VOT toolkit ``EAOCurve`` / ``EAOScore``): each run is cut at its (re)initialisations into
+  fragments ``overlaps[init_k : failure_k]`` (failed; zero-padded to the longest fragment, they count
+  at every length) and a final ``overlaps[init_last:]`` when no failure follows (successful; counts
+  only for lengths it reaches); status frames have overlap 0. ``curve[j]`` (``j >= 1``) is the
+  weighted mean over fragments of ``mean(fragment[1 : j + 1])`` (the init frame excluded);
+  ``curve[0]`` is the mean first-frame overlap. Fragments of all runs and sequences weigh 1 each.
+  Score = ``mean(curve[low : high + 1])`` for the challenge's interval ``(low, high)``
+  (:data:`EAO_INTERVALS`). Computed in float64 (the VOT toolkit uses float32: ~1e-7 apart).
+* **Tags**: per-tag accuracy and robustness use the frames having the tag (accuracy over valid tagged
+  frames, failures at tagged frames divided by tagged frames); per-tag EAO weighs each fragment by
+  the fraction of its frames having the tag (pysot's ``EAOBenchmark``). Tag ``"all"`` is every frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from siambench.boxes import poly_iou, raster_overlap, rect_to_polygon
+from siambench.metrics._core import ScoringError
+
+# status codes of siambench.results.types (not imported: that package pulls in readers and datasets)
+REGION, SKIPPED, INIT, FAILURE = -1, 0, 1, 2
+
+__all__ = ["ALL_TAG", "EAO_INTERVALS", "FAILURE", "INIT", "REGION", "SKIPPED", "VOTReport",
+           "VOTSequenceScore", "aggregate_vot", "eao_curve", "eao_score", "region_overlaps",
+           "score_vot", "vot_sequence_score"]
+
+EAO_INTERVALS: dict[str, tuple[int, int]] = {
+    "vot2015": (108, 371),
+    "vot2016": (108, 371),
+    "vot2017": (100, 356),
+    "vot2018": (100, 356),
+    "vot2019": (46, 291),
+}
+"""EAO sequence-length intervals of the VOT challenges (VOT toolkit stacks, pysot ``EAOBenchmark``)."""
+
+ALL_TAG = "all"
+
+
+@dataclass(frozen=True)
+class VOTSequenceScore:
+    """Per-frame facts of one tracker's runs on one sequence, from which every VOT metric follows.
+
+    ``overlaps``: ``(R, N)`` overlap of each region frame with the GT (NaN at status frames);
+    ``codes``: ``(R, N)`` status codes; ``tags``: tag name → ``(N,)`` bool (always has ``"all"``);
+    ``burnin``: frames excluded from accuracy after each initialisation.
+    """
+
+    overlaps: np.ndarray
+    codes: np.ndarray
+    tags: dict[str, np.ndarray]
+    burnin: int = 10
+
+    @property
+    def runs(self) -> int:
+        return int(self.overlaps.shape[0])
+
+    @property
+    def length(self) -> int:
+        return int(self.overlaps.shape[1])
+
+    def accuracy_mask(self) -> np.ndarray:
+        """``(R, N)`` frames that count for accuracy (region frames outside the burn-in windows)."""
+        mask = (self.codes == REGION) & ~np.isnan(self.overlaps)
+        if self.burnin > 0:
+            runs, frames = np.nonzero(self.codes == INIT)
+            marks = np.zeros((self.runs, self.length + 1), dtype=np.int64)
+            np.add.at(marks, (runs, frames), 1)
+            np.add.at(marks, (runs, np.minimum(frames + self.burnin, self.length)), -1)
+            mask &= np.cumsum(marks, axis=1)[:, :-1] <= 0
+        return mask
+
+    def tag_mask(self, tag: str) -> np.ndarray:
+        """``(N,)`` frames having ``tag`` (no frame when the sequence lacks the tag)."""
+        return self.tags.get(tag, np.zeros(self.length, dtype=bool))
+
+    def failures(self, tag: str = ALL_TAG) -> np.ndarray:
+        """``(R,)`` failure counts per run (at frames having ``tag``)."""
+        return np.count_nonzero((self.codes == FAILURE) & self.tag_mask(tag)[None, :], axis=1)
+
+    def fragments(self) -> list[tuple[int, int, int, bool]]:
+        """``(run, start, stop, successful)`` EAO fragments as the VOT toolkit cuts them."""
+        out = []
+        for r in range(self.runs):
+            fails = np.flatnonzero(self.codes[r] == FAILURE)
+            inits = np.flatnonzero(self.codes[r] == INIT)
+            if len(fails):
+                for k, stop in enumerate(fails):
+                    if k < len(inits):
+                        out.append((r, int(inits[k]), int(stop), False))
+                if len(inits) > len(fails):
+                    out.append((r, int(inits[-1]), self.length, True))
+            else:
+                out.append((r, 0, self.length, True))
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# per-sequence scoring
+# --------------------------------------------------------------------------------------------
+
+def _region_rows(rows: Any, n: int, what: str) -> np.ndarray:
+    """Regions as ``(n, 8)`` NaN-padded rows (a rect is ``x, y, w, h`` then four NaN)."""
+    array = np.asarray(rows, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] not in (4, 8) or len(array) != n:
+        raise ScoringError(f"{what}: expected ({n}, 4) or ({n}, 8) regions, got shape {array.shape}")
+    if array.shape[1] == 4:
+        array = np.concatenate([array, np.full((n, 4), np.nan)], axis=1)
+    return array
+
+
+def _as_polygons(rows: np.ndarray) -> np.ndarray:
+    """NaN-padded region rows as ``(N, 8)`` polygons (rect rows converted, continuous corners)."""
+    is_rect = np.isnan(rows[:, 4:]).all(axis=1) & ~np.isnan(rows[:, :4]).any(axis=1)
+    out = rows.copy()
+    if is_rect.any():
+        out[is_rect] = rect_to_polygon(rows[is_rect, :4])
+    return out
+
+
+def region_overlaps(pred: np.ndarray, gt: np.ndarray, *, image_size: tuple[float, float] | None,
+                    overlap: Literal["raster", "analytic"] = "raster") -> np.ndarray:
+    """Row-wise overlaps of NaN-padded ``(M, 8)`` regions, bounded by ``image_size`` ``(W, H)``."""
+    if not len(pred):
+        return np.zeros(0)
+    if overlap == "raster":
+        return np.asarray(raster_overlap(pred, gt, bound=image_size), dtype=np.float64)
+    if overlap == "analytic":
+        return np.asarray(poly_iou(_as_polygons(pred), _as_polygons(gt), bound=image_size),
+                          dtype=np.float64)
+    raise ScoringError(f"overlap: expected 'raster' or 'analytic', got {overlap!r}")
+
+
+def _run_arrays(run: Any) -> tuple[np.ndarray, np.ndarray]:
+    if hasattr(run, "codes"):
+        return np.asarray(run.codes), np.asarray(run.regions, dtype=np.float64)
+    codes, regions = run
+    return np.asarray(codes), np.asarray(regions, dtype=np.float64)
+
+
+def vot_sequence_score(runs: Iterable[Any], groundtruth: Any, *,
+                       image_size: tuple[float, float] | None = None,
+                       tags: Mapping[str, Any] | None = None, burnin: int = 10,
+                       overlap: Literal["raster", "analytic"] = "raster") -> VOTSequenceScore:
+    """Per-frame overlaps and codes of a sequence's runs.
+
+    ``runs``: :class:`~siambench.results.types.Run` objects (``codes``, ``regions``) or
+    ``(codes, regions)`` pairs; ``groundtruth``: ``(N, 4)``/``(N, 8)`` regions; ``tags``: name →
+    ``(N,)`` per-frame flags (shorter lists are zero-padded, as a missing ``.tag`` file means 0).
+    """
+    run_list = [_run_arrays(r) for r in runs]
+    if not run_list:
+        raise ScoringError("no runs given")
+    gt_raw = np.asarray(groundtruth, dtype=np.float64)
+    n = len(gt_raw)
+    gt = _region_rows(gt_raw, n, "ground truth")
+    overlaps = np.full((len(run_list), n), np.nan)
+    codes = np.full((len(run_list), n), SKIPPED, dtype=np.int8)
+    for r, (run_codes, regions) in enumerate(run_list):
+        if len(run_codes) != n:
+            raise ScoringError(f"run {r + 1}: {len(run_codes)} result lines but the ground truth has {n} "
+                               f"(expected one line per frame)")
+        codes[r] = run_codes
+        where = np.flatnonzero(codes[r] == REGION)
+        regions = _region_rows(regions, n, f"run {r + 1} regions")
+        overlaps[r, where] = region_overlaps(regions[where], gt[where], image_size=image_size,
+                                             overlap=overlap)
+    tag_arrays = {ALL_TAG: np.ones(n, dtype=bool)}
+    for name, flags in (tags or {}).items():
+        values = np.asarray(flags).astype(bool).ravel()[:n]
+        if len(values) < n:
+            values = np.concatenate([values, np.zeros(n - len(values), dtype=bool)])
+        tag_arrays[name] = values
+    return VOTSequenceScore(overlaps, codes, tag_arrays, burnin)
+
+
+# --------------------------------------------------------------------------------------------
+# EAO
+# --------------------------------------------------------------------------------------------
+
+def eao_curve(scores: Iterable[VOTSequenceScore], *, tag: str = ALL_TAG) -> np.ndarray:
+    """The expected-average-overlap curve over fragment lengths (index = frames since init)."""
+    rows: list[np.ndarray] = []
+    success: list[bool] = []
+    weights: list[float] = []
+    for score in scores:
+        values = np.where(np.isnan(score.overlaps), 0.0, score.overlaps)
+        flags = score.tag_mask(tag)
+        for r, start, stop, ok in score.fragments():
+            if stop <= start:
+                continue
+            weight = 1.0 if tag == ALL_TAG else float(np.mean(flags[start:stop]))
+            rows.append(values[r, start:stop])
+            success.append(ok)
+            weights.append(weight)
+    if not rows:
+        return np.zeros(0)
+    length = max(len(r) for r in rows)
+    frag = np.zeros((len(rows), length))
+    mask = np.zeros((len(rows), length))
+    for i, (row, ok) in enumerate(zip(rows, success)):
+        frag[i, : len(row)] = row
+        mask[i, :] = 1.0 if not ok else 0.0
+        if ok:
+            mask[i, : len(row)] = 1.0
+    means = frag.copy()
+    if length > 1:
+        means[:, 1:] = np.cumsum(frag[:, 1:], axis=1) / np.arange(1, length)
+    w = np.asarray(weights)[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sum(w * means * mask, axis=0) / np.sum(w * mask, axis=0)
+
+
+def eao_score(curve: np.ndarray, interval: tuple[int, int]) -> float:
+    """``mean(curve[low : high + 1])`` (VOT toolkit ``EAOScore``); NaN if the curve is shorter than ``low``."""
+    low, high = interval
+    part = curve[low: high + 1]
+    part = part[~np.isnan(part)]
+    return float(np.mean(part)) if len(part) else float("nan")
+
+
+# --------------------------------------------------------------------------------------------
+# aggregation
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class VOTReport:
+    """``sequences``: ``tracker, sequence, frames, runs, accuracy, robustness, failures``;
+    ``overall``: ``tracker, sequences, accuracy, robustness, failures, eao``; ``by_tag``:
+    ``tracker, tag, frames, accuracy, robustness, failures, eao``; ``eao_curves[tracker]`` and
+    ``tag_eao_curves[(tracker, tag)]`` for plots. Robustness is failures per frame."""
+
+    sequences: pd.DataFrame
+    overall: pd.DataFrame
+    by_tag: pd.DataFrame
+    eao_curves: dict[str, np.ndarray] = field(default_factory=dict)
+    tag_eao_curves: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    scores: dict[str, dict[str, VOTSequenceScore]] = field(default_factory=dict)
+
+
+def _accuracy_parts(score: VOTSequenceScore, tag: str, mode: str) -> tuple[float, float]:
+    """(sum, weight) contributions of one sequence to the accuracy for ``tag``."""
+    mask = score.accuracy_mask() & score.tag_mask(tag)[None, :]
+    if mode == "pysot":
+        counts = mask.sum(axis=0)
+        sums = np.where(mask, score.overlaps, 0.0).sum(axis=0)
+        have = counts > 0
+        frame_means = sums[have] / counts[have]
+        return float(np.sum(frame_means)), float(len(frame_means))
+    if mode == "vot":
+        counts = mask.sum(axis=1)
+        sums = np.where(mask, score.overlaps, 0.0).sum(axis=1)
+        per_run = np.where(counts > 0, sums / np.maximum(counts, 1), 0.0)
+        weight = float(np.count_nonzero(score.tag_mask(tag)))
+        return float(np.mean(per_run)) * weight, weight
+    raise ScoringError(f"accuracy: expected 'pysot' or 'vot', got {mode!r}")
+
+
+def _summary(scores: list[VOTSequenceScore], tag: str, mode: str, interval: tuple[int, int]
+             ) -> tuple[dict[str, Any], np.ndarray]:
+    acc_sum = acc_weight = 0.0
+    failures = 0.0
+    frames = 0
+    for s in scores:
+        a, w = _accuracy_parts(s, tag, mode)
+        acc_sum += a
+        acc_weight += w
+        failures += float(np.mean(s.failures(tag)))
+        frames += int(np.count_nonzero(s.tag_mask(tag)))
+    curve = eao_curve(scores, tag=tag)
+    return {
+        "frames": frames,
+        "accuracy": acc_sum / acc_weight if acc_weight else float("nan"),
+        "robustness": failures / frames if frames else float("nan"),
+        "failures": failures,
+        "eao": eao_score(curve, interval),
+    }, curve
+
+
+def aggregate_vot(scores: Mapping[str, Mapping[str, VOTSequenceScore]], *,
+                  interval: tuple[int, int], accuracy: Literal["pysot", "vot"] = "pysot",
+                  tags: Iterable[str] | None = None) -> VOTReport:
+    """Tables from ``scores[tracker][sequence]``; ``interval`` is the EAO ``(low, high)`` (see
+    :data:`EAO_INTERVALS`); ``tags`` to break down (default: every tag the sequences have)."""
+    seq_rows: list[dict[str, Any]] = []
+    overall_rows: list[dict[str, Any]] = []
+    tag_rows: list[dict[str, Any]] = []
+    curves: dict[str, np.ndarray] = {}
+    tag_curves: dict[tuple[str, str], np.ndarray] = {}
+    for tracker, by_seq in scores.items():
+        for seq, s in by_seq.items():
+            a, w = _accuracy_parts(s, ALL_TAG, accuracy)
+            fails = float(np.mean(s.failures()))
+            seq_rows.append({"tracker": tracker, "sequence": seq, "frames": s.length, "runs": s.runs,
+                             "accuracy": a / w if w else float("nan"),
+                             "robustness": fails / s.length if s.length else float("nan"),
+                             "failures": fails})
+        values = list(by_seq.values())
+        if not values:
+            continue
+        row, curves[tracker] = _summary(values, ALL_TAG, accuracy, interval)
+        overall_rows.append({"tracker": tracker, "sequences": len(values),
+                             **{k: row[k] for k in ("accuracy", "robustness", "failures", "eao")}})
+        names = list(tags) if tags is not None else sorted(
+            {t for s in values for t in s.tags if t != ALL_TAG})
+        for tag in names:
+            row, tag_curves[(tracker, tag)] = _summary(values, tag, accuracy, interval)
+            tag_rows.append({"tracker": tracker, "tag": tag, **row})
+    return VOTReport(
+        sequences=pd.DataFrame(seq_rows, columns=["tracker", "sequence", "frames", "runs", "accuracy",
+                                                  "robustness", "failures"]),
+        overall=pd.DataFrame(overall_rows, columns=["tracker", "sequences", "accuracy", "robustness",
+                                                    "failures", "eao"]),
+        by_tag=pd.DataFrame(tag_rows, columns=["tracker", "tag", "frames", "accuracy", "robustness",
+                                               "failures", "eao"]),
+        eao_curves=curves, tag_eao_curves=tag_curves, scores={t: dict(v) for t, v in scores.items()})
+
+
+def score_vot(results: Mapping[str, Mapping[str, Iterable[Any]]], groundtruth: Mapping[str, Any], *,
+              interval: tuple[int, int], image_sizes: Mapping[str, tuple[float, float]] | None = None,
+              tags: Mapping[str, Mapping[str, Any]] | None = None, burnin: int = 10,
+              overlap: Literal["raster", "analytic"] = "raster",
+              accuracy: Literal["pysot", "vot"] = "pysot") -> VOTReport:
+    """Score ``results[tracker][sequence]`` (a list of runs) against ``groundtruth[sequence]``.
+
+    ``image_sizes[sequence] = (W, H)`` bounds the overlaps; ``tags[sequence][tag]`` per-frame flags.
+    """
+    scores: dict[str, dict[str, VOTSequenceScore]] = {}
+    for tracker, by_seq in results.items():
+        scores[tracker] = {}
+        for seq, runs in by_seq.items():
+            if seq not in groundtruth:
+                raise ScoringError(f"tracker {tracker!r}: sequence {seq!r} has results but no ground truth")
+            try:
+                scores[tracker][seq] = vot_sequence_score(
+                    runs, groundtruth[seq],
+                    image_size=None if image_sizes is None else image_sizes.get(seq),
+                    tags=None if tags is None else tags.get(seq), burnin=burnin, overlap=overlap)
+            except ScoringError as error:
+                raise ScoringError(f"tracker {tracker!r}, sequence {seq!r}: {error}") from None
+    return aggregate_vot(scores, interval=interval, accuracy=accuracy)

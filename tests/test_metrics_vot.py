@@ -1,0 +1,208 @@
+"""VOT supervised metrics: a scripted failure pattern with hand-computed A/R/EAO, the VOT toolkit's
+EAO definition as an oracle, raster overlaps, tags, accuracy aggregations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from siambench.metrics import (
+    EAO_INTERVALS,
+    ScoringError,
+    aggregate_vot,
+    score_vot,
+    vot_sequence_score,
+)
+from siambench.metrics.vot import FAILURE, INIT, REGION, SKIPPED, eao_curve, eao_score
+from siambench.results.types import Run
+
+GT = np.tile([[0.0, 0.0, 10.0, 10.0]], (20, 1))
+
+
+def _run(codes: list[int], boxes: dict[int, list[float]]) -> Run:
+    regions = np.full((len(codes), 8), np.nan)
+    for frame, box in boxes.items():
+        regions[frame, : len(box)] = box
+    return Run(codes=np.asarray(codes, dtype=np.int8), regions=regions)
+
+
+def _scripted() -> Run:
+    """init at 0, IoU 0.5 on 1..11, failure at 12, skipped 13..16, re-init at 17, IoU 1 on 18..19."""
+    codes = [INIT] + [REGION] * 11 + [FAILURE] + [SKIPPED] * 4 + [INIT] + [REGION] * 2
+    boxes = {f: [0, 0, 10, 5] for f in range(1, 12)} | {18: [0, 0, 10, 10], 19: [0, 0, 10, 10]}
+    return _run(codes, boxes)
+
+
+def _clean() -> Run:
+    return _run([INIT] + [REGION] * 19, {f: [0, 0, 10, 5] for f in range(1, 20)})
+
+
+def test_scripted_failure_pattern_hand_computed() -> None:
+    score = vot_sequence_score([_scripted()], GT, image_size=(100, 100), burnin=1, overlap="analytic")
+    assert score.failures().tolist() == [1]
+    assert score.fragments() == [(0, 0, 12, False), (0, 17, 20, True)]
+    report = aggregate_vot({"t": {"s": score}}, interval=(1, 3))
+    row = report.overall.iloc[0]
+    assert row.accuracy == pytest.approx((11 * 0.5 + 2 * 1.0) / 13, abs=1e-15)
+    assert row.failures == 1 and row.robustness == pytest.approx(1 / 20)
+    # fragments: failed [0, .5 x 11] (zero-padded), successful [0, 1, 1]
+    np.testing.assert_allclose(report.eao_curves["t"], [0, 0.75, 0.75] + [0.5] * 9, atol=1e-15)
+    assert row.eao == pytest.approx(2 / 3, abs=1e-15)
+    assert eao_score(report.eao_curves["t"], (1, 100)) == pytest.approx(6 / 11, abs=1e-15)
+    # burn-in 10 (the VOT default) leaves frames 10 and 11 of the first init only
+    default = vot_sequence_score([_scripted()], GT, overlap="analytic")
+    assert default.accuracy_mask()[0].nonzero()[0].tolist() == [10, 11]
+
+
+def test_repetitions_and_accuracy_aggregations() -> None:
+    score = vot_sequence_score([_scripted(), _clean()], GT, burnin=1, overlap="analytic")
+    pysot = aggregate_vot({"t": {"s": score}}, interval=(1, 3)).overall.iloc[0]
+    # per frame mean over runs, pooled: 17 frames at 0.5, frames 18-19 at (1 + 0.5) / 2
+    assert pysot.accuracy == pytest.approx(10 / 19, abs=1e-15)
+    assert pysot.failures == 0.5 and pysot.robustness == pytest.approx(0.025)
+    vot = aggregate_vot({"t": {"s": score}}, interval=(1, 3), accuracy="vot").overall.iloc[0]
+    assert vot.accuracy == pytest.approx((7.5 / 13 + 0.5) / 2, abs=1e-15)
+    # EAO: fragments F1 failed (len 12), S1 successful (len 3), S2 successful (len 20)
+    curve = eao_curve([score])
+    expected = [0, 2 / 3, 2 / 3] + [0.5] * 9 + [(5.5 / j + 0.5) / 2 for j in range(12, 20)]
+    np.testing.assert_allclose(curve, expected, atol=1e-15)
+    assert eao_score(curve, (1, 3)) == pytest.approx(11 / 18, abs=1e-15)
+
+
+def test_vot_accuracy_weights_sequences_by_length() -> None:
+    short = vot_sequence_score([_clean()], GT, burnin=1, overlap="analytic")
+    long_gt = np.tile([[0.0, 0.0, 10.0, 10.0]], (40, 1))
+    long = vot_sequence_score([_run([INIT] + [REGION] * 39, {f: [0, 0, 10, 10] for f in range(1, 40)})],
+                              long_gt, burnin=1, overlap="analytic")
+    vot = aggregate_vot({"t": {"a": short, "b": long}}, interval=(1, 3), accuracy="vot").overall.iloc[0]
+    assert vot.accuracy == pytest.approx((0.5 * 20 + 1.0 * 40) / 60, abs=1e-15)
+    pysot = aggregate_vot({"t": {"a": short, "b": long}}, interval=(1, 3)).overall.iloc[0]
+    assert pysot.accuracy == pytest.approx((0.5 * 19 + 39) / 58, abs=1e-15)
+
+
+def test_per_tag_breakdown() -> None:
+    occlusion = np.zeros(20, dtype=bool)
+    occlusion[10:15] = True
+    score = vot_sequence_score([_scripted()], GT, burnin=1, overlap="analytic",
+                               tags={"occlusion": occlusion, "camera_motion": [0] * 12})
+    report = aggregate_vot({"t": {"s": score}}, interval=(1, 3))
+    rows = report.by_tag.set_index("tag")
+    assert rows.loc["occlusion", "frames"] == 5
+    assert rows.loc["occlusion", "accuracy"] == 0.5                      # frames 10 and 11
+    assert rows.loc["occlusion", "failures"] == 1 and rows.loc["occlusion", "robustness"] == 0.2
+    # EAO weights: the failed fragment has 2 of 12 frames tagged, the successful one none
+    np.testing.assert_allclose(report.tag_eao_curves[("t", "occlusion")][1:4], [0.5, 0.5, 0.5])
+    assert rows.loc["camera_motion", "frames"] == 0 and np.isnan(rows.loc["camera_motion", "accuracy"])
+    assert list(report.overall.columns) == ["tracker", "sequences", "accuracy", "robustness",
+                                            "failures", "eao"]
+
+
+@pytest.mark.parametrize(("pred", "gt", "bound", "expected"), [
+    ([5, 5, 10, 10], [0, 0, 10, 10], None, 0.17475728690624237),
+    ([5, 5, 10, 10], [0, 0, 10, 10], (8, 8), 0.1975308656692505),
+    ([15, 15, 10, 10], [10, 10, 20, 10, 20, 20, 10, 20], None, 0.17475728690624237),
+    ([-5, -5, 10, 10], [0, 0, 10, 10], (100, 100), 0.2975206673145294),
+])
+def test_raster_overlap_is_the_default(pred: list, gt: list, bound: tuple | None, expected: float) -> None:
+    gt_rows = np.full((2, 8), np.nan)
+    gt_rows[:, : len(gt)] = gt
+    score = vot_sequence_score([_run([INIT, REGION], {1: pred})], gt_rows, image_size=bound, burnin=0)
+    assert score.overlaps[0, 1] == expected
+    analytic = vot_sequence_score([_run([INIT, REGION], {1: pred})], gt_rows, image_size=bound,
+                                  burnin=0, overlap="analytic")
+    assert analytic.overlaps[0, 1] != expected
+
+
+def _votpy_eao_curve(runs: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The VOT toolkit's EAOCurve.subcompute + compute_eao_curve (float64), transcribed with loops."""
+    fragments, success = [], []
+    for codes, overlaps in runs:
+        fails = [i for i, c in enumerate(codes) if c == FAILURE]
+        inits = [i for i, c in enumerate(codes) if c == INIT]
+        if fails:
+            for i in range(len(fails)):
+                fragments.append(overlaps[inits[i]:fails[i]])
+                success.append(False)
+            if len(inits) > len(fails):
+                fragments.append(overlaps[inits[-1]:])
+                success.append(True)
+        else:
+            fragments.append(overlaps)
+            success.append(True)
+    length = max(len(f) for f in fragments)
+    arr = np.zeros((len(fragments), length))
+    mask = np.zeros((len(fragments), length))
+    for i, (f, ok) in enumerate(zip(fragments, success)):
+        arr[i, : len(f)] = f
+        if not ok:
+            mask[i, :] = 1
+        else:
+            mask[i, : len(f)] = 1
+    summed = arr.copy()
+    for j in range(1, length):
+        summed[:, j] = np.mean(arr[:, 1:j + 1], axis=1)
+    return np.sum(summed * mask, axis=0) / np.sum(mask, axis=0)
+
+
+def _random_run(rng: np.random.Generator, n: int) -> tuple[Run, np.ndarray]:
+    codes = np.full(n, REGION, dtype=np.int8)
+    codes[0] = INIT
+    f = 1
+    while f < n:
+        if rng.random() < 0.02:
+            codes[f] = FAILURE
+            codes[f + 1: f + 5] = SKIPPED
+            if f + 5 < n:
+                codes[f + 5] = INIT
+            f += 6
+        else:
+            f += 1
+    boxes = {i: [rng.uniform(0, 4), rng.uniform(0, 4), rng.uniform(6, 12), rng.uniform(6, 12)]
+             for i in np.flatnonzero(codes == REGION)}
+    run = _run(codes.tolist(), boxes)
+    return run, codes
+
+
+def test_eao_equals_vot_toolkit_definition_on_random_runs() -> None:
+    rng = np.random.default_rng(11)
+    scores, votpy_runs = [], []
+    for length in (60, 150, 240):
+        gt = np.tile([[0.0, 0.0, 10.0, 10.0]], (length, 1))
+        runs = [_random_run(rng, length)[0] for _ in range(3)]
+        score = vot_sequence_score(runs, gt, image_size=(50, 50))
+        scores.append(score)
+        for r in range(3):
+            votpy_runs.append((score.codes[r], np.nan_to_num(score.overlaps[r], nan=0.0)))
+    assert sum(int(s.failures().sum()) for s in scores) > 3
+    np.testing.assert_allclose(eao_curve(scores), _votpy_eao_curve(votpy_runs), rtol=0, atol=1e-12)
+    report = aggregate_vot({"t": {str(i): s for i, s in enumerate(scores)}}, interval=(10, 100))
+    assert report.overall.eao[0] == pytest.approx(np.mean(_votpy_eao_curve(votpy_runs)[10:101]), abs=1e-12)
+
+
+def test_intervals_and_errors() -> None:
+    assert EAO_INTERVALS["vot2016"] == (108, 371)
+    assert EAO_INTERVALS["vot2018"] == (100, 356) == EAO_INTERVALS["vot2017"]
+    assert EAO_INTERVALS["vot2019"] == (46, 291)
+    with pytest.raises(ScoringError, match="19 result lines but the ground truth has 20"):
+        vot_sequence_score([_run([INIT] * 19, {})], GT)
+    with pytest.raises(ScoringError, match="'t': sequence 'x'.*no ground truth"):
+        score_vot({"t": {"x": [_clean()]}}, {"s": GT}, interval=(1, 3))
+    with pytest.raises(ScoringError, match="accuracy"):
+        aggregate_vot({"t": {"s": vot_sequence_score([_clean()], GT)}}, interval=(1, 3), accuracy="x")
+    report = score_vot({"t": {"s": [_clean(), (_clean().codes, _clean().regions)]}}, {"s": GT},
+                       interval=(1, 3), image_sizes={"s": (100, 100)})
+    assert report.sequences.runs[0] == 2 and report.overall.failures[0] == 0
+
+
+def test_status_codes_match_results_types_and_light_imports() -> None:
+    from siambench.results import types
+
+    assert (REGION, SKIPPED, INIT, FAILURE) == (types.REGION, types.SKIPPED, types.INIT, types.FAILURE)
+    import subprocess
+    import sys
+
+    code = ("import sys, siambench.metrics; "
+            "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('siambench.datasets', "
+            "'siambench.results'))]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
