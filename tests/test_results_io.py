@@ -305,7 +305,8 @@ def test_align_names_padding_missing_and_extra():
     assert padded.boxes[:2].tolist() == before.tolist() and np.isnan(padded.boxes[2]).all()
     assert padded.times[:2].tolist() == [0.1, 0.2] and math.isnan(padded.times[2])
     assert np.array_equal(results.sequences["blurCar1"][0].boxes, before)  # input untouched
-    assert warnings == ["BlurCar1: 2 of 3 frames; the missing frames count as failures",
+    assert warnings == ["shorter than the ground truth on 1 sequences (BlurCar1: 2 of 3 frames); "
+                        "the missing frames count as failures",
                         "no results for 1 of 3 sequences of toy: Bolt",
                         "results for 1 sequences not in toy (ignored): Unknown"]
     with pytest.raises(DataFormatError, match=r"shorter than the ground truth.*BlurCar1: 2 of 3"):
@@ -575,3 +576,12 @@ def test_real_vot2018_alignment_flags_fish1(shared_data):
     ocean = read_tracker(shared_data / "Soarkey_tracking_raw_results/VOT2018/Ocean")
     with pytest.raises(DataFormatError, match=r"fish1: 436 rows for 366 frames"):
         align(ocean, data)
+
+
+def test_align_rows_from_image_one_with_a_stated_later_start():
+    """CFWLB's tiger1 in the OTB toolkit: startFrame 6, 350 rows beginning at image 1."""
+    data = dataset({"Tiger1": 6}, starts={"Tiger1": 6})
+    aligned, warnings = align(ope(Tiger1=Run(boxes=boxes(8), start_frame=6)), data)
+    assert aligned.sequences["Tiger1"][0].boxes[:3].tolist() == boxes(8)[5:].tolist()
+    assert np.isnan(aligned.sequences["Tiger1"][0].boxes[3:]).all()
+    assert any("taken as images 1-8, rows 6-8 used" in w for w in warnings)

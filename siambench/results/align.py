@@ -10,8 +10,9 @@ Rules (the scoring side relies on them):
   ``seq.meta["start_frame"]`` (1 when absent): rows before it are dropped, missing leading rows
   become NaN. A run with exactly ``len(seq)`` rows is taken as the benchmark's frames whatever
   its ``startFrame`` says (jwlim STRUCK Tiger1: 349 rows, ``startFrame: 1``), with a warning.
-  A run without a start frame holding ``start_frame - 1 + len(seq)`` rows is taken to start at
-  image 1 (MDNet's bare ``result`` for Tiger1: 354 rows);
+  A run holding ``start_frame - 1 + len(seq)`` rows without a start frame, or more rows than
+  its stated start allows but no more than ``start_frame - 1 + len(seq)``, is taken to start at
+  image 1 (MDNet's bare ``result`` for Tiger1: 354 rows; CFWLB's tiger1: 350 rows, startFrame 6);
 * a run longer than the sequence is an error naming every such sequence;
 * a shorter run is padded -- boxes with NaN rows (IoU 0: a failure in every metric), VOT runs
   with a failure code at the first missing frame then "skipped" codes -- and listed as a
@@ -91,7 +92,8 @@ def align(results: TrackerResults, dataset: Any, *,
         if strict:
             raise DataFormatError(results.source, f"results of {results.name} shorter than the "
                                   f"ground truth (strict mode): {_listing(too_short)}")
-        warnings.extend(f"{item}; the missing frames count as failures" for item in too_short)
+        warnings.append(f"shorter than the ground truth on {len(too_short)} sequences "
+                        f"({_listing(too_short)}); the missing frames count as failures")
     if renumbered:
         warnings.append(f"the stated startFrame differs from the benchmark's first image but the "
                         f"row count matches exactly on {len(renumbered)} sequences "
@@ -127,8 +129,15 @@ def _shift(run: Run, length: int, start: int, label: str, warnings: list[str],
         if run.start_frame is not None and run.start_frame != start:
             renumbered.append(f"{label} ({run.start_frame} vs {start})")
         return _restart(run, start)
-    if run.start_frame is not None:
+    if run.start_frame is not None and not (rows > length > rows - start + 1 and start > 1):
         offset = start - run.start_frame
+    elif run.start_frame is not None:
+        # Too many rows for the stated start, but not once the images before the benchmark's
+        # first are dropped: the rows begin at image 1 (the OTB toolkit's CFWLB tiger1 holds 350
+        # rows, 5 of them before image 6, for the 349 frames 6-354).
+        offset = start - 1
+        warnings.append(f"{label}: {rows} rows for {length} frames starting at image {start}; "
+                        f"taken as images 1-{rows}, rows {start}-{rows} used")
     elif start > 1 and rows == length + start - 1:
         offset = start - 1
         warnings.append(f"{label}: {rows} rows cover images 1-{rows}; rows {start}-{rows} used")
