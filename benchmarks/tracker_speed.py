@@ -1,0 +1,160 @@
+"""Per-frame speed of the SiamRPN and SiamFC trackers: crop, network, post-processing.
+
+Random weights at the paper's width (``weights="random"``: speed does not depend on the values),
+batch 1, on a synthetic sequence; at 1 and 2 CPU threads. The search-branch forward's FLOPs are
+counted with ``torch.utils.flop_counter.FlopCounterMode`` (a multiply-add = 2 FLOPs) and its
+GFLOP/s printed next to what a large float32 matmul reaches on the same device — the ratio says
+how close the forward runs to the hardware. ``--device cuda`` also times on the GPU, plain and
+with the per-frame forward captured in a CUDA graph (skipped with a message without CUDA).
+
+    python benchmarks/tracker_speed.py [--frames 40] [--device cpu|cuda] [--width-mult 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from siambench.datasets.synthetic import generate_sequence
+from siambench.trackers import create_tracker
+
+
+def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
+    """Best GFLOP/s of an ``n x n`` float32 matmul (2·n³ FLOPs each) over ``repeats`` runs."""
+    a = torch.randn(n, n, device=device)
+    b = torch.randn(n, n, device=device)
+    for _ in range(2):
+        a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        _, ms = timed(lambda: a @ b, device)
+        best = min(best, ms)
+    return 2 * n ** 3 / (best / 1e3) / 1e9
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable, device: torch.device):
+    sync(device)
+    start = time.perf_counter()
+    result = fn()
+    sync(device)
+    return result, (time.perf_counter() - start) * 1e3
+
+
+def forward_flops(tracker, x: torch.Tensor) -> int:
+    counter = FlopCounterMode(display=False)
+    with counter:
+        tracker.forward(x)
+    return int(counter.get_total_flops())
+
+
+def run_tracker(name: str, frames: list[np.ndarray], box: np.ndarray, device: torch.device,
+                width_mult: float, warmup: int = 3) -> dict[str, float]:
+    tracker = create_tracker(name, weights="random", model_config={"width_mult": width_mult},
+                             device=str(device))
+    tracker.init(frames[0], box)
+    times: dict[str, list[float]] = {"crop": [], "network": [], "post": []}
+    for i, frame in enumerate(frames[1:]):
+        if name == "siamrpn":
+            (x, scale_z), t_crop = timed(lambda: tracker.prepare(frame), device)
+            out, t_net = timed(lambda: tracker.forward(x), device)
+            _, t_post = timed(lambda: tracker.finish(out, scale_z, frame.shape), device)
+        else:
+            x, t_crop = timed(lambda: tracker.prepare(frame), device)
+            out, t_net = timed(lambda: tracker.forward(x), device)
+            _, t_post = timed(lambda: tracker.finish(out), device)
+        if i >= warmup:
+            times["crop"].append(t_crop)
+            times["network"].append(t_net)
+            times["post"].append(t_post)
+    result = {key: statistics.median(values) for key, values in times.items()}
+    result["total"] = result["crop"] + result["network"] + result["post"]
+    x = tracker.prepare(frames[-1])
+    result["gflop"] = forward_flops(tracker, x[0] if name == "siamrpn" else x) / 1e9
+    result["gflops"] = result["gflop"] / (result["network"] / 1e3)
+    if device.type == "cuda":
+        try:
+            result["graph"] = cuda_graph_ms(tracker, x[0] if name == "siamrpn" else x)
+        except RuntimeError as error:  # report, keep the plain timings
+            print(f"({name}: CUDA graph capture failed: {str(error).splitlines()[0]})")
+    return result
+
+
+def cuda_graph_ms(tracker, x: torch.Tensor, repeats: int = 50) -> float:
+    """Median ms of the per-frame forward replayed from a CUDA graph (static input buffer)."""
+    static_x = x.clone()
+    kernels = tracker._kernels if hasattr(tracker, "_kernels") else tracker._features
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.inference_mode(), torch.cuda.stream(stream):
+        for _ in range(3):
+            tracker.model.track(static_x, kernels)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.inference_mode(), torch.cuda.graph(graph):
+        tracker.model.track(static_x, kernels)
+    samples = []
+    for _ in range(repeats):
+        static_x.copy_(x)
+        _, ms = timed(graph.replay, torch.device("cuda"))
+        samples.append(ms)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--frames", type=int, default=40)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--width-mult", type=float, default=1.0)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+
+    seq = generate_sequence(0, 0, frames=args.frames + 1)
+    frames, box = list(seq.frames), seq.boxes[0]
+    print(f"torch {torch.__version__}, OpenCV {cv2.__version__}, {len(frames) - 1} frames "
+          f"(median ms/frame, batch 1, random weights, width_mult {args.width_mult})")
+    header = (f"{'device':<10}{'tracker':<9}{'crop':>8}{'network':>9}{'post':>8}{'total':>8}"
+              f"{'fps':>7}{'GFLOP':>7}{'GFLOP/s':>9}{'matmul':>9}{'ratio':>7}")
+    print(header)
+    print("-" * len(header))
+    configs = [(torch.device("cpu"), threads) for threads in args.threads]
+    if args.device == "cuda":
+        if torch.cuda.is_available():
+            torch.backends.cudnn.benchmark = True
+            configs.append((torch.device("cuda"), 0))
+        else:
+            print("(--device cuda: no CUDA device here; GPU timings skipped)")
+    for device, threads in configs:
+        if device.type == "cpu":
+            torch.set_num_threads(threads)
+            cv2.setNumThreads(threads)
+        label = f"cpu x{threads}" if device.type == "cpu" else "cuda"
+        if device.type == "cuda":
+            print(f"(cuda: {torch.cuda.get_device_name(device)})")
+        reference = matmul_gflops(device)
+        for name in ("siamrpn", "siamfc"):
+            r = run_tracker(name, frames, box, device, args.width_mult)
+            print(f"{label:<10}{name:<9}{r['crop']:8.2f}{r['network']:9.2f}{r['post']:8.2f}"
+                  f"{r['total']:8.2f}{1e3 / r['total']:7.1f}{r['gflop']:7.2f}{r['gflops']:9.1f}"
+                  f"{reference:9.1f}{r['gflops'] / reference:7.2f}")
+            if "graph" in r:
+                print(f"{'':<10}{name:<9}network with CUDA graph: {r['graph']:.3f} ms "
+                      f"(plain {r['network']:.3f} ms, x{r['network'] / r['graph']:.2f})")
+    print("ratio = forward GFLOP/s / matmul GFLOP/s (best of 10 2048x2048 float32 products) on the "
+          "same device; siamfc network = 3 scales. On AMD CPUs torch's MKL matmul can trail its "
+          "oneDNN convolutions, so a ratio above 1 is possible there.")
+
+
+if __name__ == "__main__":
+    main()

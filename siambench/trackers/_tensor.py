@@ -1,0 +1,36 @@
+"""Crops (``uint8`` ``(H, W, 3)`` RGB arrays) to network input tensors (torch; Siamese trackers only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from siambench.errors import SiambenchError
+
+
+def channel_order(model: object) -> str:
+    """The channel order the model's weights expect: ``"rgb"`` or ``"bgr"`` (``config``; default rgb)."""
+    config = getattr(model, "config", None) or {}
+    order = str(config.get("channel_order", "rgb")).lower() if isinstance(config, dict) else "rgb"
+    if order not in ("rgb", "bgr"):
+        raise SiambenchError(f"model config channel_order must be 'rgb' or 'bgr', got {order!r}")
+    return order
+
+
+def crops_to_tensor(crops: Sequence[np.ndarray], *, bgr: bool, device: torch.device) -> torch.Tensor:
+    """Stack RGB ``uint8`` crops into a float32 ``(B, 3, S, S)`` tensor of 0–255 values on ``device``;
+    channels reversed when ``bgr`` (weights trained on ``cv2.imread`` frames)."""
+    batch = np.stack(crops)
+    if bgr:
+        batch = batch[..., ::-1]
+    tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(device, non_blocking=True)
+    return tensor.permute(0, 3, 1, 2).float()
+
+
+def model_device(model: torch.nn.Module, default: str | torch.device = "cpu") -> torch.device:
+    """The device of the model's first parameter or buffer (``default`` for a parameterless model)."""
+    for tensor in list(model.parameters()) + list(model.buffers()):
+        return tensor.device
+    return torch.device(default)

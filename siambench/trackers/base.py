@@ -1,0 +1,78 @@
+"""The tracker contract: ``init(frame, box)`` then ``update(frame) -> TrackOutput(box, score)``.
+
+Conventions
+-----------
+* Frames are RGB ``uint8`` arrays ``(H, W, 3)``; a tracker whose network expects BGR converts.
+* Boxes are float ``x, y, w, h`` in the *same pixel frame as the ground truth* the tracker was
+  initialised with: whatever ``init`` received, ``update`` answers in that frame. Siamese trackers
+  read the box centre as ``x + (w - 1) / 2`` (DESIGN.md §2) and treat it as a column / row of the
+  frame array; nothing is shifted by 1 for 1-based benchmarks (a static target is returned
+  unchanged).
+* ``score`` is the tracker's confidence for the returned box (1 for trackers without one).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+
+from siambench.errors import SiambenchError
+
+__all__ = ["TrackOutput", "Tracker", "check_box", "check_frame"]
+
+
+@dataclass(frozen=True)
+class TrackOutput:
+    """One frame's answer: ``box`` float64 ``(4,)`` ``x, y, w, h`` and a float ``score``."""
+
+    box: np.ndarray
+    score: float
+
+    def __post_init__(self) -> None:
+        box = np.array(self.box, dtype=np.float64, copy=True).reshape(-1)
+        if box.shape != (4,):
+            raise SiambenchError(f"a TrackOutput box must hold 4 numbers x, y, w, h, got {box.shape}")
+        object.__setattr__(self, "box", box)
+        object.__setattr__(self, "score", float(self.score))
+
+
+class Tracker(ABC):
+    """A single-object tracker (DESIGN.md §2).
+
+    Subclasses set ``name`` and ``deterministic`` (True when two runs on the same frames give the
+    same boxes) and implement :meth:`init` and :meth:`update`.
+    """
+
+    name: str = "tracker"
+    deterministic: bool = True
+
+    @abstractmethod
+    def init(self, frame: np.ndarray, box: np.ndarray) -> None:
+        """Start tracking the target ``box`` (``x, y, w, h``) in the RGB ``uint8`` ``frame``."""
+
+    @abstractmethod
+    def update(self, frame: np.ndarray) -> TrackOutput:
+        """Locate the target in the next frame."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+def check_frame(frame: object) -> np.ndarray:
+    """``frame`` as a ``(H, W, 3)`` ``uint8`` array (not copied), or a :class:`SiambenchError`."""
+    array = np.asarray(frame)
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+        raise SiambenchError(f"a frame must be an RGB uint8 array of shape (H, W, 3), "
+                             f"got dtype {array.dtype} and shape {array.shape}")
+    return array
+
+
+def check_box(box: object) -> np.ndarray:
+    """``box`` as a float64 ``(4,)`` copy ``x, y, w, h`` with finite values and positive size."""
+    array = np.array(box, dtype=np.float64, copy=True).reshape(-1)
+    if array.shape != (4,) or not np.all(np.isfinite(array)) or array[2] <= 0 or array[3] <= 0:
+        raise SiambenchError(f"an initial box must be 4 finite numbers x, y, w, h with w, h > 0, "
+                             f"got {np.asarray(box).tolist()}")
+    return array

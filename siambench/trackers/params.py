@@ -1,0 +1,157 @@
+"""Named hyper-parameter sets of the trackers, read from ``trackers/<name>/config.yaml``.
+
+The config folder is ``$SIAMBENCH_TRACKERS`` when set, else the source checkout's top-level
+``trackers/`` folder (found next to the installed-editable ``siambench`` package). A config file
+holds ``description``, ``default`` (the name of the default set) and ``sets`` (set name -> a
+complete mapping of parameter name -> value). Overrides (``penalty_k=0.1`` as keywords, or CLI
+``--set penalty_k=0.1`` strings) are checked against the chosen set: an unknown key or a value of
+the wrong type is an error that lists what is valid.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import siambench
+from siambench.errors import DataFormatError, SiambenchError, UnknownNameError
+
+__all__ = ["ParamFile", "check_overrides", "load_param_file", "parse_set_options",
+           "resolve_params", "trackers_root"]
+
+ENV_VAR = "SIAMBENCH_TRACKERS"
+
+
+def trackers_root() -> Path:
+    """The folder holding ``<tracker>/config.yaml`` (``$SIAMBENCH_TRACKERS`` or the checkout's)."""
+    env = os.environ.get(ENV_VAR)
+    root = Path(env) if env else Path(siambench.__file__).resolve().parents[1] / "trackers"
+    if not root.is_dir():
+        source = f"${ENV_VAR}" if env else "the source checkout next to the siambench package"
+        raise SiambenchError(f"tracker config folder {root} (from {source}) does not exist; set "
+                             f"{ENV_VAR} to a folder holding <tracker>/config.yaml files")
+    return root
+
+
+@dataclass(frozen=True)
+class ParamFile:
+    """A tracker's ``config.yaml``: its named parameter sets and the name of the default one."""
+
+    path: Path
+    description: str
+    default: str
+    sets: dict[str, dict[str, Any]]
+
+    def get(self, name: str | None) -> dict[str, Any]:
+        """A copy of set ``name`` (the default set for ``None``)."""
+        key = self.default if name is None else name
+        if key not in self.sets:
+            raise UnknownNameError(f"unknown parameter set {key!r} in {self.path}; "
+                                   f"known sets: {', '.join(self.sets)}")
+        return dict(self.sets[key])
+
+
+def load_param_file(tracker: str, root: Path | None = None) -> ParamFile:
+    """Read and check ``<root>/<tracker>/config.yaml``."""
+    path = (trackers_root() if root is None else Path(root)) / tracker / "config.yaml"
+    if not path.is_file():
+        raise SiambenchError(f"tracker {tracker!r} has no parameter file: {path} is missing")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        line = getattr(getattr(error, "problem_mark", None), "line", None)
+        raise DataFormatError(path, f"not valid YAML ({error})",
+                              line=None if line is None else line + 1) from error
+    if not isinstance(data, dict) or not isinstance(data.get("sets"), dict) or not data["sets"]:
+        raise DataFormatError(path, "expected a mapping with a non-empty 'sets' mapping "
+                              "(set name -> parameters), 'default' and 'description'")
+    sets: dict[str, dict[str, Any]] = {}
+    for name, values in data["sets"].items():
+        if not isinstance(values, dict):
+            raise DataFormatError(path, f"parameter set {name!r} must be a mapping")
+        sets[str(name)] = dict(values)
+    default = str(data.get("default", next(iter(sets))))
+    if default not in sets:
+        raise DataFormatError(path, f"default set {default!r} is not one of {', '.join(sets)}")
+    return ParamFile(path, str(data.get("description", "")), default, sets)
+
+
+def _coerce(key: str, value: Any, reference: Any) -> Any:
+    """``value`` converted to the type of ``reference`` (int -> float allowed), or an error."""
+    def fail() -> SiambenchError:
+        return SiambenchError(f"parameter {key!r} expects a {type(reference).__name__} "
+                              f"(like {reference!r}), got {value!r}")
+    if isinstance(reference, bool):
+        if not isinstance(value, bool):
+            raise fail()
+        return value
+    if isinstance(reference, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise fail()
+        return value
+    if isinstance(reference, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail()
+        return float(value)
+    if isinstance(reference, str):
+        if not isinstance(value, str):
+            raise fail()
+        return value
+    if isinstance(reference, (list, tuple)):
+        if not isinstance(value, (list, tuple)):
+            raise fail()
+        if reference:
+            return [_coerce(f"{key}[{i}]", v, reference[0]) for i, v in enumerate(value)]
+        return list(value)
+    if reference is None:
+        return value
+    raise fail()
+
+
+def check_overrides(reference: Mapping[str, Any], overrides: Mapping[str, Any],
+                    what: str = "tracker") -> dict[str, Any]:
+    """``overrides`` checked against ``reference`` (keys and types); returns coerced copies."""
+    unknown = sorted(set(overrides) - set(reference))
+    if unknown:
+        raise UnknownNameError(f"unknown parameter(s) {', '.join(unknown)} for {what}; valid "
+                               f"keys: {', '.join(sorted(reference))}")
+    return {key: _coerce(key, value, reference[key]) for key, value in overrides.items()}
+
+
+def parse_set_options(items: Iterable[str], reference: Mapping[str, Any],
+                      what: str = "tracker") -> dict[str, Any]:
+    """Parse CLI ``--set key=value`` strings (values read as YAML scalars / lists) and check them."""
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise SiambenchError(f"--set expects key=value, got {item!r}; valid keys: "
+                                 f"{', '.join(sorted(reference))}")
+        try:
+            parsed[key] = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError as error:
+            raise SiambenchError(f"--set {item!r}: the value is not readable ({error})") from error
+    return check_overrides(reference, parsed, what)
+
+
+def resolve_params(tracker: str, params: str | Mapping[str, Any] | None = None,
+                   overrides: Mapping[str, Any] | None = None, *,
+                   root: Path | None = None) -> dict[str, Any]:
+    """The parameter dict of ``tracker``: set ``params`` (name; default set for ``None``) of its
+    config file, or a full mapping checked against the default set, then ``overrides``."""
+    file = load_param_file(tracker, root)
+    if params is None or isinstance(params, str):
+        values = file.get(params)
+        label = f"{tracker} (set {params or file.default!r})"
+    else:
+        reference = file.get(None)
+        values = {**reference, **check_overrides(reference, dict(params), tracker)}
+        label = tracker
+    values.update(check_overrides(values, dict(overrides or {}), label))
+    return values

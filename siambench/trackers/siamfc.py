@@ -1,0 +1,176 @@
+"""The SiamFC tracker (spec §4.2; siamfc-pytorch ``TrackerSiamFC``, SiamFC-3s defaults).
+
+Per frame: ``scale_num`` search crops of side ``x_sz·f`` (``f = scale_step^{−n//2 … n//2}``,
+siamfc-pytorch crop corners, mean-colour border) batched through ``model.track``; each response
+upsampled ×``response_up`` bicubically (17 → 272), the non-central scales multiplied by
+``scale_penalty``; the scale with the highest peak wins; its map has its minimum subtracted, is
+divided by its sum and blended with a hanning window normalised to sum 1 (``window_influence``);
+the peak's displacement from the map centre ``(U − 1)/2`` becomes
+``disp·total_stride/response_up·x_sz·f/instance_size`` image pixels. Sizes are scaled by
+``(1 − scale_lr) + scale_lr·f``. The template is never updated, nothing is clipped (as the
+reference). ``score`` = sigmoid of the chosen scale's (un-penalised) upsampled peak (the network
+is trained with a logistic loss on its response).
+Box convention as :mod:`siambench.trackers.base` (centre ``x + (w − 1)/2``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from siambench.errors import SiambenchError
+from siambench.trackers.base import TrackOutput, Tracker, check_box, check_frame
+from siambench.trackers.crops import context_size, crop_window, mean_colour
+from siambench.trackers._tensor import channel_order, crops_to_tensor
+
+__all__ = ["FCDecision", "SiamFCTracker", "fc_decide", "scale_factors", "upsample_responses"]
+
+
+def scale_factors(scale_num: int, scale_step: float) -> np.ndarray:
+    """``scale_step ** linspace(−(n // 2), n // 2, n)`` (3 scales: 1.0375^{−1, 0, 1})."""
+    half = scale_num // 2
+    return scale_step ** np.linspace(-half, half, scale_num)
+
+
+def upsample_responses(responses: np.ndarray, size: int) -> np.ndarray:
+    """``(n, S, S)`` responses resized bicubically to ``(n, size, size)`` in one ``cv2.resize``."""
+    stacked = np.ascontiguousarray(np.transpose(responses.astype(np.float32), (1, 2, 0)))
+    up = cv2.resize(stacked, (size, size), interpolation=cv2.INTER_CUBIC)
+    if up.ndim == 2:
+        up = up[:, :, None]
+    return np.ascontiguousarray(np.transpose(up, (2, 0, 1)))
+
+
+@dataclass(frozen=True)
+class FCDecision:
+    """Chosen ``scale`` index, peak ``loc`` ``(row, col)`` in the upsampled map, displacement
+    ``disp`` ``(dx, dy)`` in image pixels, and ``peak`` (the chosen map's un-penalised maximum)."""
+
+    scale: int
+    loc: tuple[int, int]
+    disp: np.ndarray
+    peak: float
+
+
+def fc_decide(responses: np.ndarray, window: np.ndarray, factors: np.ndarray, x_sz: float, *,
+              scale_penalty: float, window_influence: float, total_stride: int,
+              response_up: int, instance_size: int) -> FCDecision:
+    """Spec §4.2 decision on upsampled responses ``(n, U, U)`` (not modified)."""
+    n = responses.shape[0]
+    penalties = np.full(n, scale_penalty, dtype=np.float64)
+    penalties[n // 2] = 1.0
+    peaks = responses.reshape(n, -1).max(axis=1).astype(np.float64)
+    scale = int(np.argmax(peaks * penalties))
+    response = responses[scale].astype(np.float64)
+    response = response - response.min()
+    response = response / (response.sum() + 1e-16)
+    response = (1 - window_influence) * response + window_influence * window
+    row, col = np.unravel_index(int(np.argmax(response)), response.shape)
+    centre = (response.shape[0] - 1) / 2
+    disp_response = np.array([col - centre, row - centre], dtype=np.float64)
+    disp = disp_response * total_stride / response_up * x_sz * factors[scale] / instance_size
+    return FCDecision(scale, (int(row), int(col)), disp, float(peaks[scale]))
+
+
+class SiamFCTracker(Tracker):
+    """SiamFC tracking with a model following the contract (``template_features`` / ``track``)."""
+
+    deterministic = True
+
+    def __init__(self, model: torch.nn.Module, params: Mapping[str, Any], *,
+                 device: str | torch.device = "cpu", name: str = "siamfc") -> None:
+        self.name = name
+        self.params = dict(params)
+        p = self.params
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.bgr = channel_order(model) == "bgr"
+        exemplar, instance = int(p["exemplar_size"]), int(p["instance_size"])
+        stride = int(p["total_stride"])
+        if instance <= exemplar or (instance - exemplar) % stride:
+            raise SiambenchError(f"instance_size {instance} must exceed exemplar_size {exemplar} "
+                                 f"by a multiple of total_stride {stride}")
+        if int(p["scale_num"]) < 1:
+            raise SiambenchError(f"scale_num must be at least 1, got {p['scale_num']}")
+        self.response_size = (instance - exemplar) // stride + 1
+        self.upscale_size = int(p["response_up"]) * self.response_size
+        window = np.outer(np.hanning(self.upscale_size), np.hanning(self.upscale_size))
+        self.window = window / window.sum()
+        self.factors = scale_factors(int(p["scale_num"]), float(p["scale_step"]))
+        self._features: Any = None
+        self.centre = np.zeros(2)
+        self.size = np.zeros(2)
+        self.z_sz = 0.0
+        self.x_sz = 0.0
+        self._border: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self.last_decision: FCDecision | None = None
+
+    def init(self, frame: np.ndarray, box: np.ndarray) -> None:
+        """Compute the template features of the target ``box`` (``x, y, w, h``) in ``frame``."""
+        frame = check_frame(frame)
+        x, y, w, h = check_box(box)
+        p = self.params
+        self.centre = np.array([x + (w - 1) / 2, y + (h - 1) / 2])
+        self.size = np.array([w, h])
+        self.z_sz = context_size(w, h, float(p["context_amount"]))
+        self.x_sz = self.z_sz * int(p["instance_size"]) / int(p["exemplar_size"])
+        self._border = mean_colour(frame)
+        crop = crop_window(frame, self.centre, self.z_sz, int(p["exemplar_size"]), self._border,
+                           corner="siamfc")
+        z = crops_to_tensor([crop], bgr=self.bgr, device=self.device)
+        with torch.inference_mode():
+            self._features = self.model.template_features(z)
+        self.last_decision = None
+
+    def update(self, frame: np.ndarray) -> TrackOutput:
+        """Track one frame: crops, network, decision."""
+        return self.finish(self.forward(self.prepare(frame)))
+
+    def prepare(self, frame: np.ndarray) -> torch.Tensor:
+        """The ``scale_num`` search crops as a ``(n, 3, I, I)`` tensor."""
+        if self._features is None:
+            raise SiambenchError("SiamFCTracker.update called before init")
+        frame = check_frame(frame)
+        instance = int(self.params["instance_size"])
+        crops = [crop_window(frame, self.centre, self.x_sz * f, instance, self._border,
+                             corner="siamfc") for f in self.factors]
+        return crops_to_tensor(crops, bgr=self.bgr, device=self.device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``model.track`` for all scales against the cached template features."""
+        with torch.inference_mode():
+            return self.model.track(x, self._features)
+
+    def finish(self, responses: torch.Tensor) -> TrackOutput:
+        """Upsample, choose the scale, move the centre and rescale (spec §4.2)."""
+        p = self.params
+        with torch.inference_mode():
+            maps = responses.reshape(responses.shape[0], responses.shape[-2],
+                                     responses.shape[-1]).float().cpu().numpy()
+        if maps.shape != (len(self.factors), self.response_size, self.response_size):
+            raise SiambenchError(f"model response {tuple(responses.shape)} does not fit "
+                                 f"{len(self.factors)} scales of {self.response_size}x"
+                                 f"{self.response_size}")
+        up = upsample_responses(maps, self.upscale_size)
+        decision = fc_decide(up, self.window, self.factors, self.x_sz,
+                             scale_penalty=float(p["scale_penalty"]),
+                             window_influence=float(p["window_influence"]),
+                             total_stride=int(p["total_stride"]),
+                             response_up=int(p["response_up"]),
+                             instance_size=int(p["instance_size"]))
+        self.last_decision = decision
+        self.centre = self.centre + decision.disp
+        scale = (1 - float(p["scale_lr"])) + float(p["scale_lr"]) * self.factors[decision.scale]
+        self.size = self.size * scale
+        self.z_sz *= scale
+        self.x_sz *= scale
+        w, h = self.size
+        box = np.array([self.centre[0] - (w - 1) / 2, self.centre[1] - (h - 1) / 2, w, h])
+        score = 1.0 / (1.0 + math.exp(-max(min(decision.peak, 700.0), -700.0)))
+        return TrackOutput(box, score)

@@ -1,0 +1,227 @@
+"""The SiamRPN tracker (spec §3; pysot ``SiamRPNTracker``, DaSiamRPN ``SiamRPN_track``).
+
+Per sequence: the 127 template crop's kernels are computed once (``model.template_kernels``).
+Per frame: search crop of side ``round(s_x)``, ``s_x = s_z·instance/exemplar`` around the previous
+centre (one affine warp, mean-colour border), ``model.track``, softmax, decode the k·S·S anchors,
+scale/aspect change penalty ``exp(−(r_c·s_c − 1)·penalty_k)``, cosine window (``np.hanning`` outer
+product, endpoints 0, not normalised, tiled k times) blended with ``window_influence``, best
+anchor, centre moved by its offset, size interpolated at rate ``lr·penalty·score``, centre clipped
+to ``[0, W] x [0, H]`` and size to ``[min_size, W] x [min_size, H]``.
+
+Box convention (see :mod:`siambench.trackers.base`): centre ``x + (w − 1)/2``, output
+``x = cx − (w − 1)/2`` (pysot writes ``cx − w/2``; a half-pixel shift we do not copy, so a static
+target is returned unchanged). ``score`` is the chosen anchor's un-penalised foreground probability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from siambench.errors import SiambenchError
+from siambench.trackers.base import TrackOutput, Tracker, check_box, check_frame
+from siambench.trackers.crops import context_size, crop_window, mean_colour
+from siambench.trackers._tensor import channel_order, crops_to_tensor
+
+__all__ = ["RPNDecision", "SiamRPNTracker", "cosine_window", "rpn_decide", "score_size"]
+
+
+def score_size(instance_size: int, exemplar_size: int = 127, stride: int = 8) -> int:
+    """Score-map side ``(instance − exemplar)/stride + 1`` (255 → 17, 271 → 19, 287 → 21)."""
+    if instance_size <= exemplar_size or (instance_size - exemplar_size) % stride:
+        raise SiambenchError(f"instance_size {instance_size} must exceed exemplar_size "
+                             f"{exemplar_size} by a multiple of the stride {stride}")
+    return (instance_size - exemplar_size) // stride + 1
+
+
+def cosine_window(size: int, anchor_num: int) -> np.ndarray:
+    """``np.outer(hanning(S), hanning(S))`` flattened and tiled ``anchor_num`` times: ``(k·S·S,)``."""
+    window = np.outer(np.hanning(size), np.hanning(size)).reshape(-1)
+    return np.tile(window, anchor_num)
+
+
+@dataclass(frozen=True)
+class RPNDecision:
+    """The outcome of one frame's anchor selection (crop pixels relative to the crop centre).
+
+    ``boxes`` ``(4, N)`` decoded ``cx, cy, w, h`` of every anchor; ``penalty``/``pscore`` ``(N,)``;
+    ``best`` the chosen index; ``score`` its un-penalised score; ``rate`` = penalty·score·lr.
+    """
+
+    best: int
+    score: float
+    rate: float
+    boxes: np.ndarray
+    penalty: np.ndarray
+    pscore: np.ndarray
+
+
+def _change(ratio: np.ndarray) -> np.ndarray:
+    return np.maximum(ratio, 1.0 / ratio)
+
+
+def _padded_size(w: np.ndarray | float, h: np.ndarray | float) -> np.ndarray | float:
+    pad = (w + h) * 0.5
+    return np.sqrt((w + pad) * (h + pad))
+
+
+def rpn_decide(score: np.ndarray, deltas: np.ndarray, anchors: np.ndarray, window: np.ndarray,
+               previous_size: tuple[float, float], *, penalty_k: float, window_influence: float,
+               lr: float) -> RPNDecision:
+    """Spec §3.2 steps 2–6 on flat maps (vectorised, no loops over anchors).
+
+    ``score`` ``(N,)`` foreground probabilities; ``deltas`` ``(4, N)`` ``dx, dy, dw, dh``;
+    ``anchors`` ``(N, 4)`` ``cx, cy, w, h`` (crop pixels relative to the centre); ``window`` ``(N,)``;
+    ``previous_size`` the previous target ``(w, h)`` already scaled to crop pixels (·scale_z).
+    """
+    aw, ah = anchors[:, 2], anchors[:, 3]
+    boxes = np.empty_like(deltas, dtype=np.float64)
+    boxes[0] = deltas[0] * aw + anchors[:, 0]
+    boxes[1] = deltas[1] * ah + anchors[:, 1]
+    boxes[2] = np.exp(deltas[2]) * aw
+    boxes[3] = np.exp(deltas[3]) * ah
+    prev_w, prev_h = previous_size
+    s_c = _change(_padded_size(boxes[2], boxes[3]) / _padded_size(prev_w, prev_h))
+    r_c = _change((prev_w / prev_h) / (boxes[2] / boxes[3]))
+    penalty = np.exp(-(r_c * s_c - 1.0) * penalty_k)
+    pscore = penalty * score * (1.0 - window_influence) + window * window_influence
+    best = int(np.argmax(pscore))
+    rate = float(penalty[best] * score[best] * lr)
+    return RPNDecision(best, float(score[best]), rate, boxes, penalty, pscore)
+
+
+@dataclass
+class _Grid:
+    instance_size: int
+    score_size: int
+    anchors: np.ndarray
+    window: np.ndarray
+
+
+class SiamRPNTracker(Tracker):
+    """SiamRPN tracking with a model following the contract (``template_kernels`` / ``track``).
+
+    ``params`` is a complete parameter set (``trackers/siamrpn/config.yaml``). The model's
+    ``config["channel_order"]`` decides whether RGB frames are flipped to BGR for the network.
+    """
+
+    deterministic = True
+
+    def __init__(self, model: torch.nn.Module, params: Mapping[str, Any], *,
+                 device: str | torch.device = "cpu", name: str = "siamrpn") -> None:
+        from siambench.models.anchors import generate_anchors
+
+        self.name = name
+        self.params = dict(params)
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.bgr = channel_order(model) == "bgr"
+        p = self.params
+        self.anchor_num = len(p["anchor_ratios"]) * len(p["anchor_scales"])
+        model_k = getattr(model, "anchor_num", self.anchor_num)
+        if int(model_k) != self.anchor_num:
+            raise SiambenchError(f"the model has {model_k} anchors per position but the parameters "
+                                 f"give {self.anchor_num} (anchor_ratios x anchor_scales)")
+        sizes = {int(p["instance_size"])}
+        if p["adaptive"]:
+            sizes.add(int(p["adaptive_instance_size"]))
+        self._grids: dict[int, _Grid] = {}
+        for size in sorted(sizes):
+            side = score_size(size, int(p["exemplar_size"]), int(p["stride"]))
+            anchors = np.asarray(generate_anchors(side, int(p["stride"]),
+                                                  ratios=tuple(p["anchor_ratios"]),
+                                                  scales=tuple(p["anchor_scales"])),
+                                 dtype=np.float64)
+            self._grids[size] = _Grid(size, side, anchors, cosine_window(side, self.anchor_num))
+        self._kernels: Any = None
+        self.centre = np.zeros(2)
+        self.size = np.zeros(2)
+        self._border: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self._grid = self._grids[int(p["instance_size"])]
+        self.last_decision: RPNDecision | None = None
+
+    # -- contract ------------------------------------------------------------------------------
+    def init(self, frame: np.ndarray, box: np.ndarray) -> None:
+        """Compute the template kernels of the target ``box`` (``x, y, w, h``) in ``frame``."""
+        frame = check_frame(frame)
+        x, y, w, h = check_box(box)
+        p = self.params
+        self.centre = np.array([x + (w - 1) / 2, y + (h - 1) / 2])
+        self.size = np.array([w, h])
+        self._border = mean_colour(frame)
+        instance = int(p["instance_size"])
+        if p["adaptive"]:
+            height, width = frame.shape[:2]
+            if w * h / float(width * height) < float(p["adaptive_area_ratio"]):
+                instance = int(p["adaptive_instance_size"])
+        self._grid = self._grids[instance]
+        side = round(context_size(w, h, float(p["context_amount"])))
+        crop = crop_window(frame, self.centre, side, int(p["exemplar_size"]), self._border)
+        z = crops_to_tensor([crop], bgr=self.bgr, device=self.device)
+        with torch.inference_mode():
+            self._kernels = self.model.template_kernels(z)
+        self.last_decision = None
+
+    def update(self, frame: np.ndarray) -> TrackOutput:
+        """Track one frame: crop, network, decision."""
+        x, scale_z = self.prepare(frame)
+        outputs = self.forward(x)
+        return self.finish(outputs, scale_z, frame.shape)
+
+    # -- stages (timed separately by benchmarks/tracker_speed.py) ------------------------------
+    def prepare(self, frame: np.ndarray) -> tuple[torch.Tensor, float]:
+        """The search crop as a ``(1, 3, I, I)`` tensor, and ``scale_z = exemplar / s_z``."""
+        if self._kernels is None:
+            raise SiambenchError("SiamRPNTracker.update called before init")
+        frame = check_frame(frame)
+        p = self.params
+        s_z = context_size(self.size[0], self.size[1], float(p["context_amount"]))
+        scale_z = float(p["exemplar_size"]) / s_z
+        s_x = s_z * self._grid.instance_size / float(p["exemplar_size"])
+        crop = crop_window(frame, self.centre, s_x, self._grid.instance_size, self._border)
+        return crops_to_tensor([crop], bgr=self.bgr, device=self.device), scale_z
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``model.track`` with the cached template kernels, under ``torch.inference_mode``."""
+        with torch.inference_mode():
+            return self.model.track(x, self._kernels)
+
+    def finish(self, outputs: tuple[torch.Tensor, torch.Tensor], scale_z: float,
+               frame_shape: tuple[int, ...]) -> TrackOutput:
+        """Softmax, decode, penalty, window, update and clip (spec §3.2)."""
+        cls, reg = outputs
+        k, side = self.anchor_num, self._grid.score_size
+        if tuple(cls.shape[-3:]) != (2 * k, side, side) or tuple(reg.shape[-3:]) != (4 * k, side, side):
+            raise SiambenchError(f"model outputs {tuple(cls.shape)} / {tuple(reg.shape)} do not fit "
+                                 f"k={k} anchors on a {side}x{side} score map")
+        with torch.inference_mode():
+            logits = cls[0].reshape(2, -1)
+            score_t = torch.sigmoid(logits[1] - logits[0])  # = softmax over (bg, fg), fg column
+            score = score_t.double().cpu().numpy()
+            deltas = reg[0].reshape(4, -1).double().cpu().numpy()
+        p = self.params
+        decision = rpn_decide(score, deltas, self._grid.anchors, self._grid.window,
+                              (self.size[0] * scale_z, self.size[1] * scale_z),
+                              penalty_k=float(p["penalty_k"]),
+                              window_influence=float(p["window_influence"]), lr=float(p["lr"]))
+        self.last_decision = decision
+        box = decision.boxes[:, decision.best] / scale_z
+        lr = decision.rate
+        cx = self.centre[0] + box[0]
+        cy = self.centre[1] + box[1]
+        width = self.size[0] * (1 - lr) + box[2] * lr
+        height = self.size[1] * (1 - lr) + box[3] * lr
+        frame_h, frame_w = frame_shape[0], frame_shape[1]
+        min_size = float(p["min_size"])
+        cx = min(max(cx, 0.0), float(frame_w))
+        cy = min(max(cy, 0.0), float(frame_h))
+        width = max(min_size, min(width, float(frame_w)))  # pysot _bbox_clip order
+        height = max(min_size, min(height, float(frame_h)))
+        self.centre = np.array([cx, cy])
+        self.size = np.array([width, height])
+        out = np.array([cx - (width - 1) / 2, cy - (height - 1) / 2, width, height])
+        return TrackOutput(out, decision.score)
