@@ -34,6 +34,10 @@ class DatasetSpec:
     ``loader`` is ``"module:function"``; the function is called as ``function(root, variant)``
     and returns a :class:`Dataset`. ``folders`` are the folder names looked for under the data
     roots; ``layout`` is the expected layout, shown when the dataset is not found.
+    ``origin`` is the pixel index of the image's first column/row in the ground truth: 1 for
+    the MATLAB-era benchmarks (OTB, UAV123, LaSOT, and the synthetic benchmark's OTB layout), 0
+    for VOT (as pysot and the VOT toolkit use it) and GOT-10k. Trackers work in 0-based array
+    coordinates; the run protocols shift boxes by ``origin`` on the way in and out.
     """
 
     name: str
@@ -45,6 +49,7 @@ class DatasetSpec:
     protocol: str
     aliases: tuple[str, ...] = ()
     generated: bool = False
+    origin: int = 1
 
     def load_function(self) -> Callable[[Path, str], Dataset]:
         module_name, _, function = self.loader.partition(":")
@@ -89,11 +94,11 @@ _BUILTIN: tuple[DatasetSpec, ...] = (
                 _OTB_LAYOUT, "ope", aliases=("otb2015", "tb100", "otb-100", "otb-2015")),
     *(DatasetSpec(f"vot{year}", "siambench.datasets.vot:load", f"vot{year}",
                   (f"VOT{year}", f"vot{year}"), f"VOT{year} short-term (supervised reset)",
-                  _VOT_LAYOUT, f"vot{year}") for year in (2016, 2017, 2018, 2019)),
+                  _VOT_LAYOUT, f"vot{year}", origin=0) for year in (2016, 2017, 2018, 2019)),
     *(DatasetSpec(f"got10k-{split}", "siambench.datasets.got10k:load", split,
                   ("GOT-10k", "GOT10k", "got10k"), f"GOT-10k {split} split",
                   _GOT_LAYOUT.format(split=split, Split=split.capitalize()),
-                  "got10k" if split == "test" else ("got10k" if split == "val" else "ope"))
+                  "ope" if split == "train" else "got10k", origin=0)
       for split in ("train", "val", "test")),
     DatasetSpec("lasot", "siambench.datasets.lasot:load", "test", ("LaSOT", "LaSOTTest", "lasot"),
                 "LaSOT test split, 280 sequences", _LASOT_LAYOUT, "lasot",
