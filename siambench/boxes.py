@@ -21,7 +21,8 @@ Conventions (written once, here; every other module relies on them)
 * **Invalid rows** (one rule for every IoU here; never a numpy warning):
   NaN when either row contains NaN; otherwise 0 when either box has no area (a rect with
   ``w <= 0`` or ``h <= 0``, a polygon with zero area) or when the union is empty (e.g. both boxes
-  outside the image ``bound``). got10k instead computes ``inter / (union + eps)`` on whatever it
+  outside the image ``bound``), except that :func:`raster_overlap` gives NaN for an empty union
+  (pysot's ``0 / 0``; VOT metrics skip such frames). got10k instead computes ``inter / (union + eps)`` on whatever it
   gets (NaN propagates; a negative-width rect has negative area and ends at 0 after its
   ``clip``; its ``poly_iou`` treats a negative-width rect as the mirrored box) and adds
   ``eps = 2.2e-16`` to the union, so identical rects give ``1 - 1e-16`` there and exactly 1 in
@@ -37,6 +38,7 @@ Conventions (written once, here; every other module relies on them)
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from itertools import pairwise
 from typing import Literal
 
 import numpy as np
@@ -414,7 +416,7 @@ def normalized_centre_error(pred: np.ndarray | Sequence[float], gt: np.ndarray |
 # VOT rasterised overlap (pysot region.c)
 # --------------------------------------------------------------------------------------------
 
-_RASTER_ROWS_PER_CHUNK = 1 << 20
+_RASTER_ROWS_PER_CHUNK = 1 << 14   # pixel rows per vectorised step (stays in cache)
 
 
 def _regions(rows: object, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -461,77 +463,217 @@ def _c_round(values: np.ndarray) -> np.ndarray:
     return np.where(v >= 0, np.floor(v + 0.5), -np.floor(-v + 0.5))
 
 
-def _row_chunks(heights: np.ndarray, limit: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield ``(pair index, row y)`` arrays covering rows ``0 … heights[i]-1`` of every pair."""
-    offsets = np.concatenate([[0], np.cumsum(heights)])
-    total = int(offsets[-1])
-    for start in range(0, total, limit):
-        g = np.arange(start, min(start + limit, total), dtype=np.int64)
-        pair = np.searchsorted(offsets, g, side="right") - 1
-        yield pair, g - offsets[pair]
+def _axis_rect(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Rows whose rounded quadrilateral is an axis-aligned rectangle (edges alternate H/V)."""
+    x0, x1, x2, x3 = xs.T
+    y0, y1, y2, y3 = ys.T
+    return (((y0 == y1) & (x1 == x2) & (y2 == y3) & (x3 == x0))
+            | ((x0 == x1) & (y1 == y2) & (x2 == x3) & (y3 == y0)))
+
+
+def _rect_extent(xs: np.ndarray, ys: np.ndarray, width: np.ndarray, height: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pixel extent ``x_lo, x_hi, y_lo, y_hi`` (inclusive; empty when hi < lo) of rounded
+    axis-aligned rectangles in a ``width x height`` mask, as pysot's scan-line fill draws them.
+
+    Closed form of ``rasterize_polygon`` for such a polygon: its two vertical edges give nodes
+    ``X1 < X2`` on every row ``Y1 … Y2`` (horizontal edges give none), the row is filled from
+    ``max(X1, 0)`` to ``min(X2, width - 1)``; ``X1 == X2`` (duplicate nodes) or ``Y1 == Y2`` draws
+    nothing.
+    """
+    x_lo, x_hi = xs.min(axis=1).astype(np.int64), xs.max(axis=1).astype(np.int64)
+    y_lo, y_hi = ys.min(axis=1).astype(np.int64), ys.max(axis=1).astype(np.int64)
+    flat = (x_lo == x_hi) | (y_lo == y_hi)
+    cx_lo, cx_hi = np.maximum(x_lo, 0), np.minimum(x_hi, width - 1)
+    cy_lo, cy_hi = np.maximum(y_lo, 0), np.minimum(y_hi, height - 1)
+    cx_hi = np.where(flat, cx_lo - 1, cx_hi)
+    return cx_lo, cx_hi, cy_lo, cy_hi
 
 
 def _row_spans(xs: np.ndarray, ys: np.ndarray, row: np.ndarray, width: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Filled pixel spans of rounded polygons on each row (pysot ``rasterize_polygon``).
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Filled pixel spans of rounded quadrilaterals on each row (pysot ``rasterize_polygon``).
 
-    ``xs, ys``: ``(R, K)`` rounded vertex coordinates of the polygon of each row's pair;
-    ``row``: ``(R,)`` pixel row; ``width``: ``(R,)`` mask width. Returns ``lo, hi`` of shape
-    ``(R, 2)``: at most two disjoint inclusive spans per row (``hi < lo`` = empty).
+    ``xs, ys``: ``(R, 4)`` rounded vertex coordinates of the polygon of each row's pair;
+    ``row``: ``(R,)`` pixel row; ``width``: ``(R,)`` mask width. Returns ``lo0, hi0, lo1, hi1``:
+    at most two disjoint inclusive spans per row, ordered (``hi < lo`` = empty).
+
+    Scan line of region.c: edge ``j → i`` (``j`` the previous vertex) crosses the row when
+    ``min(yi, yj) <= row <= max(yi, yj)`` and ``yi != yj``, at ``trunc(xi + (row - yi) / (yj - yi)
+    * (xj - xi))``; the sorted nodes are walked pairwise, a duplicate pair skips one node, a pair
+    starting at ``>= width`` stops, a pair ending at ``>= 0`` fills ``[max(a, 0), min(b, width-1)]``.
     """
-    r_count, k = xs.shape
-    y = row.astype(np.float64)[:, None]
-    xj, yj = np.roll(xs, 1, axis=1), np.roll(ys, 1, axis=1)   # C: j is the previous vertex
-    dy = yj - ys
-    hit = (np.minimum(ys, yj) <= y) & (y <= np.maximum(ys, yj)) & (dy != 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        node = np.trunc(xs + (y - ys) / np.where(hit, dy, 1.0) * (xj - xs))
-    big = np.iinfo(np.int64).max // 4
-    nodes = np.sort(np.where(hit, node, big), axis=1).astype(np.int64)
-    n_nodes = hit.sum(axis=1)
-    lo = np.zeros((r_count, 2), dtype=np.int64)
-    hi = np.full((r_count, 2), -1, dtype=np.int64)
-    filled = np.zeros(r_count, dtype=np.int64)
-    i = np.zeros(r_count, dtype=np.int64)
-    done = np.zeros(r_count, dtype=bool)
-    rows = np.arange(r_count)
-    for _ in range(k - 1):
-        active = (i < n_nodes - 1) & ~done
-        if not active.any():
-            break
-        ia = np.minimum(i, k - 2)
-        left, right = nodes[rows, ia], nodes[rows, ia + 1]
-        duplicate = active & (left == right)
-        stop = active & ~duplicate & (left >= width)
-        span = active & ~duplicate & ~stop
-        draw = span & (right >= 0)
-        slot = np.minimum(filled, 1)
-        lo[rows[draw], slot[draw]] = np.maximum(left[draw], 0)
-        hi[rows[draw], slot[draw]] = np.minimum(right[draw], width[draw] - 1)
-        filled += draw
-        i += np.where(duplicate, 1, np.where(span, 2, 0))
-        done |= stop
-    # spans come out ordered; merge the second into the first when they share pixels
-    touch = (filled == 2) & (lo[:, 1] <= hi[:, 0])
-    hi[touch, 0] = np.maximum(hi[touch, 0], hi[touch, 1])
-    hi[touch, 1] = -1
-    lo[touch, 1] = 0
-    return lo, hi
+    y = row.astype(np.float64)
+    big = np.float64(2.0 ** 60)
+    found = []
+    for i in range(4):
+        j = (i + 3) % 4
+        xi, yi, xj, yj = xs[:, i], ys[:, i], xs[:, j], ys[:, j]
+        dy = yj - yi
+        hit = (np.minimum(yi, yj) <= y) & (y <= np.maximum(yi, yj)) & (dy != 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            node = np.trunc(xi + (y - yi) / dy * (xj - xi))
+        found.append(np.where(hit, node, big))
+    # sorting network for four values (C sorts the nodes with a bubble sort)
+    n0, n1, n2, n3 = found
+    n0, n1 = np.minimum(n0, n1), np.maximum(n0, n1)
+    n2, n3 = np.minimum(n2, n3), np.maximum(n2, n3)
+    n0, n2 = np.minimum(n0, n2), np.maximum(n0, n2)
+    n1, n3 = np.minimum(n1, n3), np.maximum(n1, n3)
+    n1, n2 = np.minimum(n1, n2), np.maximum(n1, n2)
+    w = width.astype(np.float64)
+    # the walk over <= 4 sorted nodes (missing nodes are +big, so a pair with one is never used):
+    # start at 0 (or 1 if n0 == n1); a span (a, b) is used when b is a real node
+    skip0 = n0 == n1
+    a1 = np.where(skip0, n1, n0)
+    b1 = np.where(skip0, n2, n1)
+    # after the first span the walk continues at index start + 2 (or + 1 more for duplicates)
+    dup1 = a1 == b1                       # only possible when skip0 (n1 == n2): skip once more
+    a1 = np.where(dup1, n2, a1)
+    b1 = np.where(dup1, n3, b1)
+    first_next = np.where(skip0, 3, 2) + dup1   # index of the node after the first pair
+    valid1 = (b1 < big) & ~(dup1 & (n2 == n3))  # a third duplicate ends the walk
+    stop1 = valid1 & (a1 >= w)
+    draw1 = valid1 & ~stop1 & (b1 >= 0)
+    # second pair: nodes first_next, first_next + 1 — only (n2, n3) when first_next == 2
+    second = valid1 & ~stop1 & (first_next == 2) & (n3 < big) & (n2 != n3)
+    draw2 = second & (n2 < w) & (n3 >= 0)
+    lo0 = np.where(draw1, np.maximum(a1, 0), 0)
+    hi0 = np.where(draw1, np.minimum(b1, w - 1), -1)
+    lo1 = np.where(draw2, np.maximum(n2, 0), 0)
+    hi1 = np.where(draw2, np.minimum(n3, w - 1), -1)
+    # a second span without a first one moves to the first slot
+    move = draw2 & ~draw1
+    lo0, hi0 = np.where(move, lo1, lo0), np.where(move, hi1, hi0)
+    lo1, hi1 = np.where(move, 0, lo1), np.where(move, -1, hi1)
+    # spans sharing pixels merge (the mask is a set of pixels)
+    touch = (hi1 >= lo1) & (hi0 >= lo0) & (lo1 <= hi0)
+    hi0 = np.where(touch, np.maximum(hi0, hi1), hi0)
+    hi1 = np.where(touch, -1, hi1)
+    lo1 = np.where(touch, 0, lo1)
+    return lo0.astype(np.int64), hi0.astype(np.int64), lo1.astype(np.int64), hi1.astype(np.int64)
 
 
 def _span_length(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.maximum(hi - lo + 1, 0)
 
 
+def _row_groups(y_lo: np.ndarray, counts: np.ndarray
+                ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Chunks of pixel rows: ``(pairs, rows per pair, first row index of each pair, row y)``.
+
+    Pairs with ``counts[i]`` rows starting at ``y_lo[i]`` are grouped, in order, into chunks of
+    about ``_RASTER_ROWS_PER_CHUNK`` rows (pairs without rows are left out); a pair's rows are
+    contiguous, so per-pair sums are ``np.add.reduceat(values, starts)``.
+    """
+    has = np.flatnonzero(counts > 0)
+    if not len(has):
+        return
+    cum = np.concatenate([[0], np.cumsum(counts[has])])
+    cuts = np.searchsorted(cum, np.arange(0, cum[-1], _RASTER_ROWS_PER_CHUNK), side="right") - 1
+    cuts = np.unique(np.concatenate([cuts, [len(has)]]))
+    for g0, g1 in pairwise(cuts):
+        pairs = has[g0:g1]
+        rows = counts[pairs]
+        starts = cum[g0:g1] - cum[g0]
+        row = np.arange(int(cum[g1] - cum[g0])) - np.repeat(starts - y_lo[pairs], rows)
+        yield pairs, rows, starts, row
+
+
+def _scan_range(ys: np.ndarray, height: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First row and row count of rounded polygons clipped to ``[0, height)`` (no row: count 0)."""
+    lo = np.maximum(ys.min(axis=1), 0).astype(np.int64)
+    hi = np.minimum(ys.max(axis=1), height - 1).astype(np.int64)
+    return lo, np.maximum(hi - lo + 1, 0)
+
+
+def _rect_poly_counts(ext: tuple[np.ndarray, ...], xs: np.ndarray, ys: np.ndarray,
+                      width: np.ndarray, height: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``|R ∩ P|`` and ``|P|`` for rectangles ``R`` (pixel extents) and polygons ``P`` (rounded
+    ``(N, 4)`` vertex arrays): only the polygon's rows are scanned."""
+    n = len(xs)
+    inter = np.zeros(n, dtype=np.int64)
+    size = np.zeros(n, dtype=np.int64)
+    y_lo, counts = _scan_range(ys, height)
+    for pairs, rows, starts, row in _row_groups(y_lo, counts):
+        lo0, hi0, lo1, hi1 = _row_spans(np.repeat(xs[pairs], rows, axis=0),
+                                        np.repeat(ys[pairs], rows, axis=0), row,
+                                        np.repeat(width[pairs], rows))
+        x_lo, x_hi, r_lo, r_hi = (np.repeat(v[pairs], rows) for v in ext)
+        x_hi = np.where((row >= r_lo) & (row <= r_hi), x_hi, x_lo - 1)
+        both = (_span_length(np.maximum(lo0, x_lo), np.minimum(hi0, x_hi))
+                + _span_length(np.maximum(lo1, x_lo), np.minimum(hi1, x_hi)))
+        inter[pairs] = np.add.reduceat(both, starts)
+        size[pairs] = np.add.reduceat(_span_length(lo0, hi0) + _span_length(lo1, hi1), starts)
+    return inter, size
+
+
+def _poly_poly_counts(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray,
+                      width: np.ndarray, height: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``|A ∩ B|``, ``|A|``, ``|B|`` of two polygons, scanning the rows of either."""
+    n = len(ax)
+    inter, size_a, size_b = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    lo_a, count_a = _scan_range(ay, height)
+    lo_b, count_b = _scan_range(by, height)
+    y_lo = np.where(count_a == 0, lo_b, np.where(count_b == 0, lo_a, np.minimum(lo_a, lo_b)))
+    y_hi = np.maximum(np.where(count_a > 0, lo_a + count_a, 0), np.where(count_b > 0, lo_b + count_b, 0))
+    for pairs, rows, starts, row in _row_groups(y_lo, np.maximum(y_hi - y_lo, 0)):
+        w = np.repeat(width[pairs], rows)
+        a0, a1, a2, a3 = _row_spans(np.repeat(ax[pairs], rows, axis=0),
+                                    np.repeat(ay[pairs], rows, axis=0), row, w)
+        b0, b1, b2, b3 = _row_spans(np.repeat(bx[pairs], rows, axis=0),
+                                    np.repeat(by[pairs], rows, axis=0), row, w)
+        both = (_span_length(np.maximum(a0, b0), np.minimum(a1, b1))
+                + _span_length(np.maximum(a0, b2), np.minimum(a1, b3))
+                + _span_length(np.maximum(a2, b0), np.minimum(a3, b1))
+                + _span_length(np.maximum(a2, b2), np.minimum(a3, b3)))
+        inter[pairs] = np.add.reduceat(both, starts)
+        size_a[pairs] = np.add.reduceat(_span_length(a0, a1) + _span_length(a2, a3), starts)
+        size_b[pairs] = np.add.reduceat(_span_length(b0, b1) + _span_length(b2, b3), starts)
+    return inter, size_a, size_b
+
+
+def _overlap_counts(pa: np.ndarray, pb: np.ndarray, width: np.ndarray, height: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``|A ∩ B|`` and ``|A ∪ B|`` pixel counts of rounded, offset quadrilateral pairs.
+
+    ``pa``, ``pb``: ``(N, 8)`` rounded vertex coordinates in the union frame; ``width``,
+    ``height``: ``(N,)`` frame size. Rectangles (after rounding) use the closed form of
+    :func:`_rect_extent`: a pair of rectangles needs no row at all, a rectangle and a polygon
+    only the polygon's rows, two polygons the rows of either.
+    """
+    ax, ay, bx, by = pa[:, 0::2], pa[:, 1::2], pb[:, 0::2], pb[:, 1::2]
+    rect_a, rect_b = _axis_rect(ax, ay), _axis_rect(bx, by)
+    ext_a = _rect_extent(ax, ay, width, height)
+    ext_b = _rect_extent(bx, by, width, height)
+    size_a = _span_length(ext_a[0], ext_a[1]) * _span_length(ext_a[2], ext_a[3])
+    size_b = _span_length(ext_b[0], ext_b[1]) * _span_length(ext_b[2], ext_b[3])
+    inter = (_span_length(np.maximum(ext_a[0], ext_b[0]), np.minimum(ext_a[1], ext_b[1]))
+             * _span_length(np.maximum(ext_a[2], ext_b[2]), np.minimum(ext_a[3], ext_b[3])))
+    for rect, poly, ext, xs, ys, size in ((rect_a, rect_b, ext_a, bx, by, size_b),
+                                          (rect_b, rect_a, ext_b, ax, ay, size_a)):
+        sel = np.flatnonzero(rect & ~poly)
+        if len(sel):
+            inter[sel], size[sel] = _rect_poly_counts(tuple(v[sel] for v in ext), xs[sel], ys[sel],
+                                                      width[sel], height[sel])
+    sel = np.flatnonzero(~rect_a & ~rect_b)
+    if len(sel):
+        inter[sel], size_a[sel], size_b[sel] = _poly_poly_counts(
+            ax[sel], ay[sel], bx[sel], by[sel], width[sel], height[sel])
+    return inter, size_a + size_b - inter
+
+
 def raster_overlap(a: object, b: object, bound: BoundLike = None) -> np.ndarray | float:
     """Row-wise VOT region overlap computed on the pixel grid, as pysot's ``vot_overlap``.
 
     Reproduces pysot ``toolkit/utils/region.pyx`` → ``region.c`` ``compute_polygon_overlap``
-    (the VOT/trax region code, default rasterisation), bit for bit:
+    (the VOT/trax region code, default rasterisation), bit for bit (one documented exception,
+    the empty union, below):
 
     * a rect ``x, y, w, h`` becomes the polygon ``(x, y), (x+w, y), (x+w, y+h), (x, y+h)``
       (continuous corners; pysot's *test script* instead passes the 1-based inclusive GT polygon
-      ``x, y .. x+w-1, y+h-1``: do that conversion before calling if you want its numbers);
+      ``x, y .. x+w-1, y+h-1``, but its evaluation toolkit reads the json GT unchanged, as here);
     * coordinates are float32; each region's bounds are floored/ceiled and intersected with
       ``bound`` → ``[0, W] x [0, H]`` (``W + 1`` pixel columns; pysot's EAO passes ``(W-1, H-1)``,
       its accuracy ``(W, H)``); both regions are rasterised on the union frame after rounding
@@ -544,8 +686,16 @@ def raster_overlap(a: object, b: object, bound: BoundLike = None) -> np.ndarray 
     ``x, y, w, h`` then four NaN), single rows, or a list of 4-/8-number rows (1-number VOT status
     lines give NaN, as pysot does). Module rule for invalid rows: NaN when a row has NaN; 0 for a
     rect with ``w <= 0`` or ``h <= 0`` (pysot would rasterise the mirrored box; the VOT Python
-    toolkit gives 0) and for an empty union (pysot: NaN). ``bound``: ``(W, H)`` or ``(N, 2)``.
-    The work is vectorised over all pixel rows of all pairs (in chunks), not over pixels.
+    toolkit gives 0). **Empty union → NaN**: when neither region has a pixel inside the bound
+    (e.g. both entirely outside the image), the overlap is undefined and NaN is returned, as
+    pysot's ``0 / 0`` does when both masks are empty (pysot's early exits return 0 for part of
+    these cases, e.g. two regions both right of the image; the VOT Python toolkit returns 1).
+    The VOT metrics skip NaN frames in accuracy and count them as 0 in EAO.
+    ``bound``: ``(W, H)`` or ``(N, 2)``.
+
+    Work: pairs of (rounded) axis-aligned rectangles are counted in closed form; otherwise only
+    the pixel rows of the non-rectangle region(s) are scanned, vectorised over all rows of all
+    pairs in cache-sized chunks.
     """
     pa, flat_a, nan_a, scalar_a = _regions(a, "first argument")
     pb, flat_b, nan_b, scalar_b = _regions(b, "second argument")
@@ -577,6 +727,8 @@ def raster_overlap(a: object, b: object, bound: BoundLike = None) -> np.ndarray 
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         l1, t1, r1, b1 = bounds(ax, ay)
         l2, t2, r2, b2 = bounds(bx, by)
+        # a region with no pixel inside the bound (its bounded box is inverted)
+        empty_union = ((r1 < l1) | (b1 < t1)) & ((r2 < l2) | (b2 < t2))
         x0, y0 = np.minimum(l1, l2), np.minimum(t1, t2)
         span_w = np.maximum(r1, r2) - x0
         span_h = np.maximum(b1, b2) - y0
@@ -590,33 +742,21 @@ def raster_overlap(a: object, b: object, bound: BoundLike = None) -> np.ndarray 
                    * (np.minimum(b1, b2) - np.maximum(t1, t2)))
         ratio = inter_b / (((r1 - l1) * (b1 - t1) + (r2 - l2) * (b2 - t2)) - inter_b)
         bounds_zero = np.where(f32(0) > ratio, f32(0), ratio) == 0
-    ok &= ~early_zero & ~bounds_zero
+    empty_union &= ok
+    ok &= ~early_zero & ~bounds_zero & ~empty_union
     idx = np.flatnonzero(ok)
-    inter = np.zeros(len(idx))
-    union = np.zeros(len(idx))
+    overlap = np.zeros(n)
     if len(idx):
         # offset into the frame (float32, as C), then round like C
-        rax = _c_round(ax[idx] + (-x0[idx])[:, None])
-        ray = _c_round(ay[idx] + (-y0[idx])[:, None])
-        rbx = _c_round(bx[idx] + (-x0[idx])[:, None])
-        rby = _c_round(by[idx] + (-y0[idx])[:, None])
-        w_ok = width[idx]
-        for pair, row in _row_chunks(height[idx], _RASTER_ROWS_PER_CHUNK):
-            w_row = w_ok[pair]
-            lo_a, hi_a = _row_spans(rax[pair], ray[pair], row, w_row)
-            lo_b, hi_b = _row_spans(rbx[pair], rby[pair], row, w_row)
-            size_a = _span_length(lo_a, hi_a).sum(axis=1)
-            size_b = _span_length(lo_b, hi_b).sum(axis=1)
-            both = np.zeros(len(row), dtype=np.int64)
-            for sa in range(2):
-                for sb in range(2):
-                    both += _span_length(np.maximum(lo_a[:, sa], lo_b[:, sb]),
-                                         np.minimum(hi_a[:, sa], hi_b[:, sb]))
-            inter += np.bincount(pair, weights=both, minlength=len(idx))
-            union += np.bincount(pair, weights=size_a + size_b - both, minlength=len(idx))
-    overlap = np.zeros(n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        values = (inter.astype(f32) / union.astype(f32)).astype(np.float64)
-    overlap[idx] = np.where(union > 0, values, 0.0)
+        shift_x, shift_y = (-x0[idx])[:, None], (-y0[idx])[:, None]
+        ra = np.empty((len(idx), 8))
+        rb = np.empty((len(idx), 8))
+        ra[:, 0::2], ra[:, 1::2] = _c_round(ax[idx] + shift_x), _c_round(ay[idx] + shift_y)
+        rb[:, 0::2], rb[:, 1::2] = _c_round(bx[idx] + shift_x), _c_round(by[idx] + shift_y)
+        inter, union = _overlap_counts(ra, rb, width[idx], height[idx])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = (inter.astype(f32) / union.astype(f32)).astype(np.float64)
+        overlap[idx] = np.where(union > 0, values, np.nan)
+    overlap[empty_union] = np.nan
     overlap[nan_rows] = np.nan
     return _finish(overlap, scalar)

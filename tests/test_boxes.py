@@ -191,10 +191,10 @@ def test_invalid_rows_rule_without_warnings():
         assert np.isnan(ce[1]) and np.isnan(ce[4]) and ce[0] == 0.0
         nce = bx.normalized_centre_error(a, b, convention="pysot")
         assert np.isnan(nce[1]) and np.isfinite(nce[5])
-        # both outside the image: empty union → 0
+        # both outside the image: empty union → 0 for the IoUs, NaN for the VOT raster overlap
         assert bx.poly_iou([200, 200, 5, 5], [300, 300, 5, 5], bound=(100, 100)) == 0.0
         assert bx.rect_iou([200, 200, 5, 5], [200, 200, 5, 5], bound=(100, 100)) == 0.0
-        assert bx.raster_overlap([200, 200, 5, 5], [300, 300, 5, 5], bound=(100, 100)) == 0.0
+        assert np.isnan(bx.raster_overlap([200, 200, 5, 5], [300, 300, 5, 5], bound=(100, 100)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,7 +262,10 @@ def test_iou_symmetric_bounded_and_poly_equals_rect(a, b):
     assert bx.poly_iou(a, b) == pytest.approx(iou, abs=1e-9)
     assert bx.poly_iou(bx.rect_to_polygon(a), bx.rect_to_polygon(b)) == pytest.approx(iou, abs=1e-9)
     overlap = bx.raster_overlap(a, b)
-    assert 0.0 <= overlap <= 1.0 and bx.raster_overlap(b, a) == overlap
+    if np.isnan(overlap):  # empty union: both regions round to no pixel
+        assert np.isnan(bx.raster_overlap(a, a)) and np.isnan(bx.raster_overlap(b, b))
+    else:
+        assert 0.0 <= overlap <= 1.0 and bx.raster_overlap(b, a) == overlap
 
 
 @settings(max_examples=100, deadline=None)
@@ -270,7 +273,8 @@ def test_iou_symmetric_bounded_and_poly_equals_rect(a, b):
 def test_identical_boxes_give_one(a):
     assert bx.rect_iou(a, a) == 1.0
     assert bx.poly_iou(a, a) == pytest.approx(1.0, abs=1e-12)
-    assert bx.raster_overlap(a, a) in (0.0, 1.0)  # 0 only when rounding leaves no pixel
+    overlap = bx.raster_overlap(a, a)
+    assert overlap == 1.0 or np.isnan(overlap)  # NaN only when rounding leaves no pixel
 
 
 @settings(max_examples=100, deadline=None)
@@ -281,7 +285,8 @@ def test_translation_invariance(a, b, t):
     moved_b[:2] += t
     assert bx.rect_iou(moved_a, moved_b) == pytest.approx(bx.rect_iou(a, b), abs=1e-12)
     assert bx.poly_iou(moved_a, moved_b) == pytest.approx(bx.poly_iou(a, b), abs=1e-12)
-    assert bx.raster_overlap(moved_a, moved_b) == bx.raster_overlap(a, b)  # integer shifts: exact
+    np.testing.assert_array_equal(bx.raster_overlap(moved_a, moved_b),
+                                  bx.raster_overlap(a, b))  # integer shifts: exact (NaN too)
     assert bx.centre_error(moved_a, moved_b) == pytest.approx(bx.centre_error(a, b), abs=1e-12)
 
 
@@ -386,6 +391,8 @@ def _reference_region_overlap(p1, p2, bound=None) -> float:
     x, y = min(l1, l2), min(t1, t2)
     width = int(f(max(r1, r2) - x)) + 1
     height = int(f(max(b1, b2) - y)) + 1
+    if (r1 < l1 or b1 < t1) and (r2 < l2 or b2 < t2):
+        return float("nan")  # no pixel of either region inside the bound (siambench rule)
     a1, a2 = float(f((r1 - l1) * (b1 - t1))), float(f((r2 - l2) * (b2 - t2)))
     with np.errstate(all="ignore"):
         if (np.float64(a1) / a2 < 1e-10) or (np.float64(a2) / a1 < 1e-10) or width < 1 or height < 1:
@@ -426,7 +433,7 @@ def _reference_region_overlap(p1, p2, bound=None) -> float:
         masks.append(mask)
     both = int((masks[0] & masks[1]).sum())
     union = int((masks[0] | masks[1]).sum())
-    return float(f(both) / f(union)) if union else 0.0
+    return float(f(both) / f(union)) if union else float("nan")   # C: 0 / 0
 
 
 def test_raster_overlap_matches_region_c_transliteration():
@@ -438,11 +445,29 @@ def test_raster_overlap_matches_region_c_transliteration():
     quads_a = _convex_quads(rng, n) * 0.5 - 5
     quads_b = quads_a + rng.normal(0, 3, (n, 8))
     halves = np.array([[0.5, 1.5, 2.5, 3.5], [-0.5, -1.5, 4.0, 5.0], [2.5, 2.5, 0.5, 0.5]])
-    pairs = [(rects_a, rects_b), (quads_a, quads_b), (rects_a, quads_a), (halves, halves[::-1])]
+    # axis-aligned polygons (the closed-form path), some degenerate after rounding, and
+    # regions outside the (30, 25) image, alone or both (empty union)
+    aligned = bx.rect_to_polygon(np.c_[rng.uniform(-40, 60, (n, 2)).round(1),
+                                       rng.uniform(0, 4, (n, 2)).round(1)])
+    aligned[::3] = aligned[::3, [2, 3, 4, 5, 6, 7, 0, 1]]      # other starting vertex
+    outside = np.c_[rng.choice([-60.0, 45.0], (n, 2)) + rng.uniform(0, 5, (n, 2)),
+                    rng.uniform(1, 9, (n, 2))]
+    # any vertex order on integer (and half-integer) points: non-convex and self-intersecting
+    # quads, vertices on the scan rows (duplicate nodes, two spans on one row)
+    tangled = rng.integers(-5, 30, (n, 8)) + rng.choice([0.0, 0.5], (n, 8))
+    pairs = [(rects_a, rects_b), (quads_a, quads_b), (rects_a, quads_a), (quads_b, rects_b),
+             (halves, halves[::-1]),
+             (aligned, rects_a), (aligned, quads_b), (aligned, aligned[::-1]),
+             (outside, outside[::-1]), (outside, rects_a), (outside, quads_a),
+             (tangled, tangled[::-1]), (tangled, rects_b), (quads_a, tangled)]
     for first, second in pairs:
         for bound in (None, (30, 25)):
             expected = [_reference_region_overlap(p, q, bound) for p, q in zip(first, second)]
             np.testing.assert_array_equal(bx.raster_overlap(first, second, bound=bound), expected)
+    # empty union (both outside the image) → NaN; one region inside → 0
+    assert np.isnan(bx.raster_overlap(outside, outside[::-1], bound=(30, 25))).all()
+    assert (bx.raster_overlap(outside, [10, 10, 5, 5], bound=(30, 25)) == 0).all()
+    assert (bx.raster_overlap(outside, outside[::-1]) >= 0).all()     # unbounded: never empty
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,10 +9,14 @@ Input per sequence: the runs (repetitions) as status codes + regions (see
   on the pixel grid bounded by the image ``[0, W] x [0, H]`` (:func:`siambench.boxes.raster_overlap`,
   the VOT/pysot region code); ``"analytic"`` is the exact polygon IoU clipped to the image
   (:func:`siambench.boxes.poly_iou`, got10k). Without an image size the overlap is unbounded.
+  A raster overlap is NaN when neither region has a pixel inside the image (empty union, e.g. a
+  ground truth wholly out of view and a prediction there too): accuracy skips such frames (pysot's
+  ``nanmean``), both EAO flavours count them as 0 (pysot sets NaN to 0 in its fragments).
 * **Accuracy** (VOT toolkit ``compute_accuracy`` and pysot ``calculate_accuracy``): overlaps of region
   frames, excluding every frame in ``[i, i + burnin)`` after each (re)initialisation ``i``
-  (``burnin=10``), failure and skipped frames. Aggregation ``accuracy="pysot"`` (default): per frame the
-  mean over the runs that have a value, then the mean over all frames of all sequences pooled;
+  (``burnin=10``), failure and skipped frames, and NaN overlaps. Aggregation ``accuracy="pysot"``
+  (default): per frame the mean over the runs that have a value, then the mean over all frames of
+  all sequences pooled;
   ``accuracy="vot"``: per run the mean over its valid frames (0 when it has none, as the VOT toolkit),
   per sequence the mean over runs, then the mean over sequences weighted by their frame count.
 * **Robustness**: ``failures`` = number of ``FAILURE`` lines, averaged over runs, summed over
@@ -26,6 +30,25 @@ Input per sequence: the runs (repetitions) as status codes + regions (see
   ``curve[0]`` is the mean first-frame overlap. Fragments of all runs and sequences weigh 1 each.
   Score = ``mean(curve[low : high + 1])`` for the challenge's interval ``(low, high)``
   (:data:`EAO_INTERVALS`). Computed in float64 (the VOT toolkit uses float32: ~1e-7 apart).
+  This is the default, ``eao="vot"``.
+* **EAO, pysot flavour** (``eao="pysot"``: pysot ``EAOBenchmark`` + ``calculate_expected_overlap``,
+  the numbers printed by pysot-based ``eval.py`` scripts): fragments are cut at the re-init
+  points ``p = f + 5`` of the failures ``f`` (a failure with ``f + 5 > N`` is dropped, so its run
+  ends in a successful tail); a failed fragment is ``overlaps[p_i : p_(i+1) + 1]`` (it includes
+  the next init frame, which counts 0) zero-filled to the longest sequence, the last fragment
+  ``overlaps[p_last:]`` counts only for the lengths it reaches; NaN overlaps (status frames)
+  count 0. Each fragment weighs ``1 / runs`` of its sequence times the fraction of its frames
+  having the tag. ``curve[0] = 1``; ``curve[j]`` is the weighted mean of ``mean(fragment[1 : j+1])``
+  over the fragments valid at ``j`` (0 where none is). Score = mean of the non-NaN entries
+  ``curve[low - 1 : high]`` (pysot's window, one index earlier than the VOT toolkit's). The
+  overlaps of the EAO are bounded by ``(W - 1, H - 1)`` (pysot) while accuracy keeps ``(W, H)``.
+  Differences to pysot, none of which changes a number on pysot-written results: pysot keeps
+  NaN (does not zero) in a failure-free run, which would void the curve from that length on;
+  pysot weighs by ``1 / runs`` of the *last* sequence it read (the same when every sequence has
+  the same number of runs); its ``empty`` tag weighs every fragment by the whole sequence.
+  Checked against published pysot EAOs (HonglinChu/SiamTrackers, NanoTrack README): 9 of 10
+  equal at 3 decimals; SiamTPN on VOT2018 gives 0.1902 from the archived results, 0.191 published
+  (``tests/test_metrics_vot.py``).
 * **Tags**: per-tag accuracy and robustness use the frames having the tag (accuracy over valid tagged
   frames, failures at tagged frames divided by tagged frames); per-tag EAO weighs each fragment by
   the fraction of its frames having the tag (pysot's ``EAOBenchmark``). Tag ``"all"`` is every frame.
@@ -35,6 +58,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
@@ -68,13 +92,15 @@ class VOTSequenceScore:
 
     ``overlaps``: ``(R, N)`` overlap of each region frame with the GT (NaN at status frames);
     ``codes``: ``(R, N)`` status codes; ``tags``: tag name → ``(N,)`` bool (always has ``"all"``);
-    ``burnin``: frames excluded from accuracy after each initialisation.
+    ``burnin``: frames excluded from accuracy after each initialisation; ``eao_overlaps``: the
+    overlaps the EAO uses when they differ (pysot bounds them by ``(W - 1, H - 1)``), else None.
     """
 
     overlaps: np.ndarray
     codes: np.ndarray
     tags: dict[str, np.ndarray]
     burnin: int = 10
+    eao_overlaps: np.ndarray | None = None
 
     @property
     def runs(self) -> int:
@@ -117,6 +143,22 @@ class VOTSequenceScore:
                     out.append((r, int(inits[-1]), self.length, True))
             else:
                 out.append((r, 0, self.length, True))
+        return out
+
+    def pysot_fragments(self, skipping: int = 5) -> list[tuple[int, int, int, bool]]:
+        """``(run, start, stop, failed)`` EAO fragments as pysot's ``EAOBenchmark`` cuts them.
+
+        Cut points ``p = f + skipping`` for each failure ``f`` with ``f + skipping <= N``, plus 0;
+        a failed fragment is ``[p_i, p_(i+1)]`` inclusive (``stop = p_(i+1) + 1``), the last one
+        ``[p_last, N)`` (possibly empty). ``skipping=5`` is pysot's fixed value.
+        """
+        out = []
+        for r in range(self.runs):
+            fails = np.flatnonzero(self.codes[r] == FAILURE)
+            points = [0] + [int(f) + skipping for f in fails if f + skipping <= self.length]
+            for start, nxt in pairwise(points):
+                out.append((r, start, nxt + 1, True))
+            out.append((r, points[-1], self.length, False))
         return out
 
 
@@ -166,12 +208,14 @@ def _run_arrays(run: Any) -> tuple[np.ndarray, np.ndarray]:
 def vot_sequence_score(runs: Iterable[Any], groundtruth: Any, *,
                        image_size: tuple[float, float] | None = None,
                        tags: Mapping[str, Any] | None = None, burnin: int = 10,
-                       overlap: Literal["raster", "analytic"] = "raster") -> VOTSequenceScore:
+                       overlap: Literal["raster", "analytic"] = "raster",
+                       eao: Literal["vot", "pysot"] = "vot") -> VOTSequenceScore:
     """Per-frame overlaps and codes of a sequence's runs.
 
     ``runs``: :class:`~siambench.results.types.Run` objects (``codes``, ``regions``) or
     ``(codes, regions)`` pairs; ``groundtruth``: ``(N, 4)``/``(N, 8)`` regions; ``tags``: name →
     ``(N,)`` per-frame flags (shorter lists are zero-padded, as a missing ``.tag`` file means 0).
+    ``eao="pysot"`` also computes the EAO's overlaps bounded by ``(W - 1, H - 1)`` (pysot).
     """
     run_list = [_run_arrays(r) for r in runs]
     if not run_list:
@@ -179,7 +223,13 @@ def vot_sequence_score(runs: Iterable[Any], groundtruth: Any, *,
     gt_raw = np.asarray(groundtruth, dtype=np.float64)
     n = len(gt_raw)
     gt = _region_rows(gt_raw, n, "ground truth")
+    if eao not in ("vot", "pysot"):
+        raise ScoringError(f"eao: expected 'vot' or 'pysot', got {eao!r}")
+    eao_size = None
+    if eao == "pysot" and image_size is not None:
+        eao_size = (float(image_size[0]) - 1.0, float(image_size[1]) - 1.0)
     overlaps = np.full((len(run_list), n), np.nan)
+    eao_overlaps = np.full((len(run_list), n), np.nan) if eao_size is not None else None
     codes = np.full((len(run_list), n), SKIPPED, dtype=np.int8)
     for r, (run_codes, regions) in enumerate(run_list):
         if len(run_codes) != n:
@@ -190,21 +240,32 @@ def vot_sequence_score(runs: Iterable[Any], groundtruth: Any, *,
         regions = _region_rows(regions, n, f"run {r + 1} regions")
         overlaps[r, where] = region_overlaps(regions[where], gt[where], image_size=image_size,
                                              overlap=overlap)
+        if eao_overlaps is not None:
+            eao_overlaps[r, where] = region_overlaps(regions[where], gt[where],
+                                                     image_size=eao_size, overlap=overlap)
     tag_arrays = {ALL_TAG: np.ones(n, dtype=bool)}
     for name, flags in (tags or {}).items():
         values = np.asarray(flags).astype(bool).ravel()[:n]
         if len(values) < n:
             values = np.concatenate([values, np.zeros(n - len(values), dtype=bool)])
         tag_arrays[name] = values
-    return VOTSequenceScore(overlaps, codes, tag_arrays, burnin)
+    return VOTSequenceScore(overlaps, codes, tag_arrays, burnin, eao_overlaps)
 
 
 # --------------------------------------------------------------------------------------------
 # EAO
 # --------------------------------------------------------------------------------------------
 
-def eao_curve(scores: Iterable[VOTSequenceScore], *, tag: str = ALL_TAG) -> np.ndarray:
-    """The expected-average-overlap curve over fragment lengths (index = frames since init)."""
+def eao_curve(scores: Iterable[VOTSequenceScore], *, tag: str = ALL_TAG,
+              eao: Literal["vot", "pysot"] = "vot") -> np.ndarray:
+    """The expected-average-overlap curve over fragment lengths (index = frames since init).
+
+    ``eao="vot"``: VOT toolkit ``EAOCurve``; ``eao="pysot"``: pysot ``EAOBenchmark`` (module doc).
+    """
+    if eao == "pysot":
+        return _pysot_eao_curve(list(scores), tag)
+    if eao != "vot":
+        raise ScoringError(f"eao: expected 'vot' or 'pysot', got {eao!r}")
     rows: list[np.ndarray] = []
     success: list[bool] = []
     weights: list[float] = []
@@ -236,9 +297,48 @@ def eao_curve(scores: Iterable[VOTSequenceScore], *, tag: str = ALL_TAG) -> np.n
         return np.sum(w * means * mask, axis=0) / np.sum(w * mask, axis=0)
 
 
-def eao_score(curve: np.ndarray, interval: tuple[int, int]) -> float:
-    """``mean(curve[low : high + 1])`` (VOT toolkit ``EAOScore``); NaN if the curve is shorter than ``low``."""
+def _pysot_eao_curve(scores: list[VOTSequenceScore], tag: str) -> np.ndarray:
+    """pysot ``EAOBenchmark._calculate_eao`` + ``calculate_expected_overlap`` (float64)."""
+    rows: list[tuple[np.ndarray, bool, float]] = []
+    length = 0
+    for score in scores:
+        source = score.overlaps if score.eao_overlaps is None else score.eao_overlaps
+        values = np.where(np.isnan(source), 0.0, source)
+        flags = score.tag_mask(tag).astype(np.float64)
+        length = max(length, score.length)
+        for r, start, stop, failed in score.pysot_fragments():
+            frames = stop - start
+            fraction = float(flags[start:stop].sum()) / frames if frames > 0 else 0.0
+            rows.append((values[r, start:stop], failed, fraction / score.runs))
+    if not rows:
+        return np.zeros(0)
+    frag = np.zeros((len(rows), length))
+    valid = np.zeros((len(rows), length), dtype=bool)
+    weights = np.array([w for _, _, w in rows])
+    for i, (row, failed, _) in enumerate(rows):
+        frag[i, : len(row)] = row
+        valid[i, :] = failed                  # failed fragments count at every length (zero-filled)
+        valid[i, : len(row)] = True
+    means = np.zeros_like(frag)
+    if length > 1:
+        means[:, 1:] = np.cumsum(frag[:, 1:], axis=1) / np.arange(1, length)
+    w = weights[:, None] * valid
+    with np.errstate(invalid="ignore", divide="ignore"):
+        curve = np.sum(w * means, axis=0) / np.sum(w, axis=0)
+    curve[~valid.any(axis=0)] = 0.0           # pysot leaves lengths no fragment reaches at 0
+    curve[0] = 1.0
+    return curve
+
+
+def eao_score(curve: np.ndarray, interval: tuple[int, int],
+              eao: Literal["vot", "pysot"] = "vot") -> float:
+    """``mean(curve[low : high + 1])`` (VOT toolkit ``EAOScore``), or for ``eao="pysot"`` the mean
+    of ``curve[low - 1 : high]`` (pysot's window); NaN entries are skipped, NaN when none is left."""
     low, high = interval
+    if eao == "pysot":
+        low, high = low - 1, high - 1
+    elif eao != "vot":
+        raise ScoringError(f"eao: expected 'vot' or 'pysot', got {eao!r}")
     part = curve[low: high + 1]
     part = part[~np.isnan(part)]
     return float(np.mean(part)) if len(part) else float("nan")
@@ -281,8 +381,8 @@ def _accuracy_parts(score: VOTSequenceScore, tag: str, mode: str) -> tuple[float
     raise ScoringError(f"accuracy: expected 'pysot' or 'vot', got {mode!r}")
 
 
-def _summary(scores: list[VOTSequenceScore], tag: str, mode: str, interval: tuple[int, int]
-             ) -> tuple[dict[str, Any], np.ndarray]:
+def _summary(scores: list[VOTSequenceScore], tag: str, mode: str, interval: tuple[int, int],
+             eao: Literal["vot", "pysot"] = "vot") -> tuple[dict[str, Any], np.ndarray]:
     acc_sum = acc_weight = 0.0
     failures = 0.0
     frames = 0
@@ -292,21 +392,25 @@ def _summary(scores: list[VOTSequenceScore], tag: str, mode: str, interval: tupl
         acc_weight += w
         failures += float(np.mean(s.failures(tag)))
         frames += int(np.count_nonzero(s.tag_mask(tag)))
-    curve = eao_curve(scores, tag=tag)
+    curve = eao_curve(scores, tag=tag, eao=eao)
     return {
         "frames": frames,
         "accuracy": acc_sum / acc_weight if acc_weight else float("nan"),
         "robustness": failures / frames if frames else float("nan"),
         "failures": failures,
-        "eao": eao_score(curve, interval),
+        "eao": eao_score(curve, interval, eao),
     }, curve
 
 
 def aggregate_vot(scores: Mapping[str, Mapping[str, VOTSequenceScore]], *,
                   interval: tuple[int, int], accuracy: Literal["pysot", "vot"] = "pysot",
-                  tags: Iterable[str] | None = None) -> VOTReport:
+                  tags: Iterable[str] | None = None,
+                  eao: Literal["vot", "pysot"] = "vot") -> VOTReport:
     """Tables from ``scores[tracker][sequence]``; ``interval`` is the EAO ``(low, high)`` (see
-    :data:`EAO_INTERVALS`); ``tags`` to break down (default: every tag the sequences have)."""
+    :data:`EAO_INTERVALS`, as the challenges state it; ``eao="pysot"`` shifts the window itself);
+    ``tags`` to break down (default: every tag the sequences have); ``eao``: the EAO flavour."""
+    if eao not in ("vot", "pysot"):
+        raise ScoringError(f"eao: expected 'vot' or 'pysot', got {eao!r}")
     seq_rows: list[dict[str, Any]] = []
     overall_rows: list[dict[str, Any]] = []
     tag_rows: list[dict[str, Any]] = []
@@ -323,13 +427,13 @@ def aggregate_vot(scores: Mapping[str, Mapping[str, VOTSequenceScore]], *,
         values = list(by_seq.values())
         if not values:
             continue
-        row, curves[tracker] = _summary(values, ALL_TAG, accuracy, interval)
+        row, curves[tracker] = _summary(values, ALL_TAG, accuracy, interval, eao)
         overall_rows.append({"tracker": tracker, "sequences": len(values),
                              **{k: row[k] for k in ("accuracy", "robustness", "failures", "eao")}})
         names = list(tags) if tags is not None else sorted(
             {t for s in values for t in s.tags if t != ALL_TAG})
         for tag in names:
-            row, tag_curves[(tracker, tag)] = _summary(values, tag, accuracy, interval)
+            row, tag_curves[(tracker, tag)] = _summary(values, tag, accuracy, interval, eao)
             tag_rows.append({"tracker": tracker, "tag": tag, **row})
     return VOTReport(
         sequences=pd.DataFrame(seq_rows, columns=["tracker", "sequence", "frames", "runs", "accuracy",
@@ -345,11 +449,17 @@ def score_vot(results: Mapping[str, Mapping[str, Iterable[Any]]], groundtruth: M
               interval: tuple[int, int], image_sizes: Mapping[str, tuple[float, float]] | None = None,
               tags: Mapping[str, Mapping[str, Any]] | None = None, burnin: int = 10,
               overlap: Literal["raster", "analytic"] = "raster",
-              accuracy: Literal["pysot", "vot"] = "pysot") -> VOTReport:
+              accuracy: Literal["pysot", "vot"] = "pysot",
+              eao: Literal["vot", "pysot"] = "vot") -> VOTReport:
     """Score ``results[tracker][sequence]`` (a list of runs) against ``groundtruth[sequence]``.
 
-    ``image_sizes[sequence] = (W, H)`` bounds the overlaps; ``tags[sequence][tag]`` per-frame flags.
+    ``image_sizes[sequence] = (W, H)`` bounds the overlaps; ``tags[sequence][tag]`` per-frame flags;
+    ``eao``: ``"vot"`` (VOT toolkit, default) or ``"pysot"`` (pysot ``EAOBenchmark``, with its
+    ``(W - 1, H - 1)`` bound); see the module docstring. ``accuracy="pysot"`` with ``eao="pysot"``
+    is pysot's ``eval.py`` (accuracy, lost number, EAO).
     """
+    if eao not in ("vot", "pysot"):
+        raise ScoringError(f"eao: expected 'vot' or 'pysot', got {eao!r}")
     scores: dict[str, dict[str, VOTSequenceScore]] = {}
     for tracker, by_seq in results.items():
         scores[tracker] = {}
@@ -360,7 +470,8 @@ def score_vot(results: Mapping[str, Mapping[str, Iterable[Any]]], groundtruth: M
                 scores[tracker][seq] = vot_sequence_score(
                     runs, groundtruth[seq],
                     image_size=None if image_sizes is None else image_sizes.get(seq),
-                    tags=None if tags is None else tags.get(seq), burnin=burnin, overlap=overlap)
+                    tags=None if tags is None else tags.get(seq), burnin=burnin, overlap=overlap,
+                    eao=eao)
             except ScoringError as error:
                 raise ScoringError(f"tracker {tracker!r}, sequence {seq!r}: {error}") from None
-    return aggregate_vot(scores, interval=interval, accuracy=accuracy)
+    return aggregate_vot(scores, interval=interval, accuracy=accuracy, eao=eao)
