@@ -139,10 +139,13 @@ def data_synth(out: Path, fmt: str, sequences: int, frames: int, seed: int) -> N
               type=click.Choice(["otb", "pysot", "got10k", "lasot", "siambench"]),
               help="OPE metric convention [default: the dataset protocol's]; 'siambench' counts a "
                    "perfect overlap at threshold 1, so ground truth scores 1.0.")
+@click.option("--eao", default=None, type=click.Choice(["vot", "pysot"]),
+              help="VOT EAO definition: the VOT toolkit's (default) or pysot's, which the "
+                   "pysot-era papers print.")
 @click.argument("more", nargs=-1, metavar="")
 def report_command(compare: tuple[str, ...], dataset: str, root: Path | None,
                    results_dir: Path | None, out: Path, attributes: bool, strict: bool,
-                   convention: str | None, more: tuple[str, ...]) -> None:
+                   convention: str | None, eao: str | None, more: tuple[str, ...]) -> None:
     """Score raw results and write tables and plots (success/precision, EAO, AR, ...).
 
     Example: siambench report --compare siamfc siamrpn --dataset otb100 --root data/OTB100
@@ -154,7 +157,7 @@ def report_command(compare: tuple[str, ...], dataset: str, root: Path | None,
                                "--compare")
     report = build_report(dataset, root=root, results_dir=results_dir,
                           compare=[*compare, *more], out=out, attributes=attributes,
-                          strict=strict, convention=convention)
+                          strict=strict, convention=convention, eao=eao)
     click.echo(report.terminal_table())
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -250,3 +250,17 @@ def test_pack_writes_a_got10k_submission_zip(tmp_path):
         assert len(lines) == 6 and lines[0].count(",") == 3 and " " not in lines[0]
     result = CliRunner().invoke(cli, ["pack", str(tmp_path / "nope")])
     assert result.exit_code != 0 and "Traceback" not in result.output
+
+
+def test_vot2018_published_results_reproduce_pysot_eao(shared_data, tmp_path):
+    """HonglinChu's NanoTrack README prints these VOT2018 EAOs (pysot toolkit)."""
+    result = invoke("--dataset", "vot2018", "--root", str(shared_data / "xl-sr_THOR" / "data"),
+                    "--results-dir",
+                    str(shared_data / "HonglinChu_SiamTrackers" / "NanoTrack" / "results"
+                        / "VOT2018.zip"),
+                    "--out", str(tmp_path), "--eao", "pysot", "--compare", "NanoTrack",
+                    "LightTrack")
+    assert result.exit_code == 0, result.output
+    eao = {row["tracker"]: float(row["eao"])
+           for row in read_csv(tmp_path / "vot2018" / "summary.csv")}
+    assert round(eao["NanoTrack"], 3) == 0.311 and round(eao["LightTrack"], 3) == 0.418

@@ -95,7 +95,7 @@ def select_trackers(found: dict[str, Path], compare: SequenceOf[str], results_di
 def build_report(dataset_name: str, *, root: Path | None = None, results_dir: Path | None = None,
                  compare: SequenceOf[str] = (), out: Path = Path("reports"),
                  attributes: bool = False, strict: bool = False,
-                 convention: str | None = None) -> Report:
+                 convention: str | None = None, eao: str | None = None) -> Report:
     """Score the trackers in ``results_dir`` (default ``results/<dataset>``) on a dataset and
     write ``summary.csv``, ``per_sequence.csv``, ``summary.md``, ``summary.tex``, the plots (PNG
     and PDF) and ``index.html`` under ``<out>/<dataset>/``."""
@@ -111,6 +111,11 @@ def build_report(dataset_name: str, *, root: Path | None = None, results_dir: Pa
                                    f"{', '.join(CONVENTIONS)}")
         protocol = replace(protocol, params=MappingProxyType({**protocol.params,
                                                               "convention": convention}))
+    if eao is not None:
+        if family != "vot":
+            raise SiambenchError(f"--eao applies to VOT datasets; {spec.name} is scored with "
+                                 f"the {family} protocol")
+        protocol = replace(protocol, params=MappingProxyType({**protocol.params, "eao": eao}))
     results_dir = Path(results_dir) if results_dir is not None else Path("results") / spec.name
     if not results_dir.is_dir() and not results_dir.suffix == ".zip":
         raise SiambenchError(f"results folder {results_dir} does not exist; run `siambench run "
@@ -167,8 +172,9 @@ def _notes(family: str, protocol: Protocol) -> str:
     if family == "vot":
         low, high = protocol.eao_interval
         return (f"VOT supervised protocol {protocol.name}: accuracy pooled over frames (burn-in "
-                f"{protocol['burnin']}), robustness = failures per frame, EAO over [{low}, {high}]"
-                f", {protocol['overlap']} overlap bounded by the image.")
+                f"{protocol['burnin']}), robustness = failures per frame, EAO ("
+                f"{protocol.get('eao', 'vot')} definition) over [{low}, {high}], "
+                f"{protocol['overlap']} overlap bounded by the image.")
     if family == "got10k":
         return ("GOT-10k: AO and SR over visible frames, frame 0 excluded, boxes clipped to the "
                 "image, all frames of all repetitions pooled.")
@@ -237,7 +243,7 @@ def _score_vot(aligned: dict[str, TrackerResults], dataset: Dataset, protocol: P
         interval=protocol.eao_interval,
         image_sizes={s.name: s.image_size for s in sequences if _known_size(s)},
         tags={s.name: s.tags for s in sequences}, burnin=int(protocol["burnin"]),
-        overlap=protocol.get("overlap", "raster"))
+        overlap=protocol.get("overlap", "raster"), eao=protocol.get("eao", "vot"))
     files: list[Path] = []
     overall = scored.overall.set_index("tracker")
     if len(overall):
