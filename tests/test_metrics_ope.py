@@ -6,13 +6,16 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas.testing as pd_testing
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from siambench.boxes import centre_error, normalized_centre_error, rect_iou
 from siambench.metrics import ScoringError, score_ope
+from siambench.metrics import ope as ope_module
 from siambench.metrics.ope import (
+    CONVENTIONS,
     NORM_PRECISION_THRESHOLDS,
     SUCCESS_THRESHOLDS,
     OPEConvention,
@@ -333,3 +336,141 @@ def test_siamfc_otb100_published_numbers(siamfc_otb100: tuple[dict, dict]) -> No
 def test_siamfc_otb100_equals_got10k_per_sequence(siamfc_otb100: tuple[dict, dict]) -> None:
     results, gts = siamfc_otb100
     _assert_matches_got10k({"SiamFC-3s": results}, gts)
+
+
+# ------------------------------------------------------------------------------------------
+# the chunked kernel: exact against a broadcast reference, whatever the chunking and threads
+# ------------------------------------------------------------------------------------------
+
+def _reference_curves(runs: list[np.ndarray], gt: np.ndarray, conv: OPEConvention
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every frame against every threshold with the boxes functions, then the convention's rules."""
+    curves = []
+    for run in runs:
+        p = np.array(run, dtype=float)
+        if conv.first_frame_gt:
+            p[0] = gt[0]
+        with np.errstate(all="ignore"):
+            iou = np.nan_to_num(rect_iou(p, gt), nan=-1)
+            succ = iou[:, None] > SUCCESS_THRESHOLDS
+            if conv.inclusive_last:
+                succ[:, -1] |= iou >= 1 - 1e-9
+            prec = centre_error(p, gt)[:, None] <= np.arange(51.0)
+            norm = normalized_centre_error(p, gt, convention=conv.norm)[:, None] <= NORM_PRECISION_THRESHOLDS
+            bad = np.isnan(gt).any(axis=1) | (gt[:, 2] <= 0) | (gt[:, 3] <= 0)
+        if conv.invalid_gt == "otb":
+            succ[bad], prec[bad], norm[bad] = False, True, True
+        elif conv.invalid_gt == "miss":
+            succ[bad], prec[bad], norm[bad] = False, False, False
+        elif conv.invalid_gt == "exclude":
+            succ, prec, norm = succ[~bad], prec[~bad], norm[~bad]
+        curves.append([c.sum(axis=0) / len(c) for c in (succ, prec, norm)])
+    stacked = [np.array([c[i] for c in curves]) for i in range(3)]
+    return tuple(np.add.reduceat(s, [0], axis=0)[0] / len(runs) for s in stacked)
+
+
+def _tricky_data(rng: np.random.Generator, kind: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """GT and one run with values on thresholds (integer / power-of-two boxes), invalid rows, NaNs."""
+    if kind == "grid":   # IoUs k/20, distances 0..10 px, normalised errors k/100 on the nose
+        gt = np.tile([[0.0, 0.0, 20.0, 10.0]], (n, 1))
+        gt[:, 2:] = rng.choice([1.0, 2.0, 4.0, 5.0, 10.0, 20.0, 40.0, 100.0], (n, 2))
+        pred = gt.copy()
+        pred[:, :2] += rng.choice([0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0], (n, 2))
+        pred[:, 2:] *= rng.choice([0.05, 0.25, 0.5, 0.95, 1.0, 2.0], (n, 2))
+    elif kind == "int":
+        gt = np.column_stack([rng.integers(0, 50, (n, 2)), rng.integers(1, 40, (n, 2))]).astype(float)
+        pred = gt + rng.integers(-6, 7, gt.shape)
+    else:
+        gt = np.column_stack([rng.uniform(-20, 300, (n, 2)), rng.uniform(0.2, 90, (n, 2))])
+        pred = gt + rng.normal(0, rng.uniform(0.5, 30), gt.shape)
+    if n > 4:
+        gt[1] = np.nan
+        gt[2, 2] = 0.0
+        gt[3, 3] = -3.0
+        pred[4] = np.nan
+        pred[n - 1, 2] = -1.0
+    return gt, pred
+
+
+@pytest.mark.parametrize("chunk", [64, 1 << 15])
+def test_kernel_equals_broadcast_reference_for_every_convention(chunk: int, monkeypatch) -> None:
+    monkeypatch.setattr(ope_module, "_CHUNK", chunk)   # 64: runs split across chunks, chunks span runs
+    rng = np.random.default_rng(11)
+    gts, results = {}, {"a": {}, "b": {}}
+    for i, (kind, n) in enumerate([("grid", 300), ("int", 37), ("float", 1), ("float", 2), ("grid", 5),
+                                   ("int", 150), ("float", 1000)]):
+        gt, pred = _tricky_data(rng, kind, n)
+        gts[f"s{i}"] = gt
+        results["a"][f"s{i}"] = pred
+        results["b"][f"s{i}"] = [pred, _tricky_data(rng, kind, n)[1], gt]   # three runs
+    conventions = [*CONVENTIONS.values(), with_convention("otb", invalid_gt="miss"),
+                   with_convention("pysot", invalid_gt="none")]
+    for conv in conventions:
+        for workers in (1, 2):
+            report = score_ope(results, gts, convention=conv, workers=workers)
+            for tracker, by_seq in results.items():
+                records = report.scores(tracker)
+                for seq, value in by_seq.items():
+                    runs = value if isinstance(value, list) else [value]
+                    succ, prec, norm = _reference_curves(runs, gts[seq], conv)
+                    np.testing.assert_array_equal(records[seq].success_curve, succ, err_msg=f"{conv} {seq}")
+                    np.testing.assert_array_equal(records[seq].precision_curve, prec, err_msg=f"{conv} {seq}")
+                    np.testing.assert_array_equal(records[seq].norm_precision_curve, norm,
+                                                  err_msg=f"{conv} {seq}")
+
+
+def test_threshold_counts_exact_next_to_every_threshold() -> None:
+    # values 0..4 ulps either side of every threshold, and k / scale computed two ways
+    for thresholds, scale, last_inner, nan_low in ((SUCCESS_THRESHOLDS, 20.0, 19.0, True),
+                                                   (NORM_PRECISION_THRESHOLDS, 100.0, 50.0, False)):
+        values = [0.0, -0.0, np.nan, 5e-324]
+        for t in thresholds:
+            for direction in (-np.inf, np.inf):
+                v = t
+                for _ in range(5):
+                    values.append(v)
+                    v = np.nextafter(v, direction)
+        grid = np.arange(60)
+        values += [*(grid / scale), *(grid * (1 / scale))]
+        if not nan_low:
+            values.append(np.inf)
+        v = np.array(values)
+        if nan_low:
+            v = v[~(v > 1)]   # an IoU never exceeds 1
+        n = len(v)
+        out = np.empty(n, dtype=np.intp)
+        fix = ope_module._grid_keys(v, scale, float(len(thresholds)), last_inner, nan_low, np.zeros(n), out,
+                                    np.empty(n), np.empty(n), np.empty(n, dtype=bool))
+        if fix is not None:
+            out[fix] = np.searchsorted(thresholds, v[fix], side="left")
+        expected = np.searchsorted(thresholds, v, side="left")
+        expected[np.isnan(v)] = 0 if nan_low else len(thresholds)
+        np.testing.assert_array_equal(out, expected)
+
+
+def test_chunking_and_threads_do_not_change_tables(monkeypatch) -> None:
+    rng = np.random.default_rng(5)
+    gts = {f"s{i}": np.column_stack([rng.uniform(0, 300, (n, 2)), rng.uniform(5, 80, (n, 2))])
+           for i, n in enumerate([5000, 3, 700, 1])}
+    results = {t: {k: g + rng.normal(0, 8, g.shape) for k, g in gts.items()} for t in ("a", "b", "c")}
+    times = {t: {k: rng.uniform(0.01, 0.05, len(g)) for k, g in gts.items()} for t in ("a", "c")}
+    baseline = score_ope(results, gts, times=times)
+    monkeypatch.setattr(ope_module, "_CHUNK", 100)   # 5000 frames in 50 chunks; tiny time buffers
+    for workers in (1, 3):
+        other = score_ope(results, gts, times=times, workers=workers)
+        pd_testing.assert_frame_equal(other.sequences, baseline.sequences, check_exact=False, rtol=1e-13)
+        for tracker in results:
+            for name in ("success", "precision", "norm_precision"):
+                np.testing.assert_array_equal(other.curves[tracker][name], baseline.curves[tracker][name])
+    fps = baseline.sequences.set_index(["tracker", "sequence"]).fps
+    t = times["a"]["s0"]
+    assert fps[("a", "s0")] == pytest.approx(np.mean(1.0 / t), rel=1e-12)
+    assert np.isnan(fps[("b", "s0")])
+
+
+def test_invalid_rows_whatever_the_memory_layout() -> None:
+    gt = np.array([[0, 0, 1, 1], [np.nan, 0, 1, 1], [0, 0, 0, 1], [0, 0, 1, -1], [0, 0, 1, np.nan],
+                   [2, 3, 4, 5]], dtype=float)
+    expected = [False, True, True, True, True, False]
+    for layout in (gt, np.asfortranarray(gt), np.repeat(gt, 2, axis=1)[:, ::2]):
+        np.testing.assert_array_equal(ope_module._invalid_rows(layout), expected)

@@ -1,9 +1,9 @@
-"""Shared machinery of the metric families: input checks, exact threshold counting, histograms.
+"""Shared machinery of the metric families: input checks and curves from count histograms.
 
-Curves are computed by counting, never by broadcasting every frame against every threshold:
-for each frame the number of thresholds strictly below its value (``np.searchsorted(thr, v,
-"left")``, obtained arithmetically on the uniform grid and recounted exactly near grid points) is
-histogrammed per segment (a (tracker, sequence) pair) with one ``np.bincount``. A strict success
+Curves are computed by counting, never by broadcasting every frame against every threshold: for
+each frame the number of thresholds strictly below its value (``np.searchsorted(thr, v, "left")``,
+obtained arithmetically on the uniform grid and recounted exactly near grid points, see
+:mod:`siambench.metrics.ope`) is histogrammed per run with ``np.bincount``. A strict success
 ``v > thr[i]`` holds iff ``i < count``; a precision hit ``v <= thr[i]`` holds iff ``i >= count``.
 The counts are exact, so curves equal the broadcast ones (got10k's) bit for bit.
 """
@@ -24,6 +24,9 @@ class ScoringError(SiambenchError, ValueError):
 def as_runs(value: Any, width: int | tuple[int, ...], what: str) -> list[np.ndarray]:
     """One run ``(N, width)`` or several (a list, or a ``(R, N, width)`` array) as a list of 2-D arrays."""
     widths = (width,) if isinstance(width, int) else width
+    if isinstance(value, np.ndarray) and value.ndim == 2 and value.dtype == np.float64 \
+            and value.shape[1] in widths:
+        return [value]   # the common case, without conversions
     if isinstance(value, np.ndarray) and value.ndim == 3:
         runs = list(value)
     elif isinstance(value, np.ndarray) or (isinstance(value, (list, tuple)) and value
@@ -38,37 +41,6 @@ def as_runs(value: Any, width: int | tuple[int, ...], what: str) -> list[np.ndar
             raise ScoringError(f"{what}: expected boxes of shape (N, {' or '.join(map(str, widths))}), "
                                f"got {r.shape}")
     return runs
-
-
-def grid_counts(values: np.ndarray, scale: float, thresholds: np.ndarray, nan_count: int,
-                 out: np.ndarray, t1: np.ndarray, t2: np.ndarray) -> None:
-    """``out[i] = #{thresholds < values[i]}`` for ``thresholds == arange(n) / scale`` (exact).
-
-    ``ceil(v * scale)``; values within 1e-6 grid steps of a grid point are recounted with
-    ``np.searchsorted`` so rounding never moves a value across a threshold. NaN gives ``nan_count``.
-    """
-    np.multiply(values, scale, out=t1)
-    np.rint(t1, out=t2)
-    t2 -= t1
-    np.abs(t2, out=t2)
-    near = t2 < 1e-6
-    np.ceil(t1, out=t1)
-    np.fmax(t1, 0.0, out=t1)
-    np.minimum(t1, float(len(thresholds)), out=t1)
-    if nan_count:
-        t1[np.isnan(values)] = nan_count
-    out[...] = t1
-    if near.any():
-        out[near] = np.searchsorted(thresholds, values[near], side="left")
-
-
-def segment_histogram(segments: np.ndarray, counts: np.ndarray, n_segments: int,
-                      n_bins: int) -> np.ndarray:
-    """``(n_segments, n_bins)`` int64 histogram of ``counts`` per segment id (ids >= n_segments dropped)."""
-    keys = segments * n_bins
-    keys += counts
-    hist = np.bincount(keys, minlength=(n_segments + 1) * n_bins)
-    return hist[: n_segments * n_bins].reshape(n_segments, n_bins)
 
 
 def success_from_histogram(hist: np.ndarray, frames: np.ndarray) -> np.ndarray:
