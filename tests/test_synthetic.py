@@ -227,7 +227,7 @@ def test_vot_writer(tmp_path: Path, small) -> None:
     assert (folder / "color" / "00000001.jpg").is_file()
     assert len(list((folder / "color").iterdir())) == 12
     polys = read_number_rows(folder / "groundtruth.txt", (8,))
-    assert polys.shape == (12, 8) and np.array_equal(polys, small.polygons + 1)
+    assert polys.shape == (12, 8) and np.array_equal(polys, small.polygons)  # 0-based
     assert (folder / "sequence").read_text().splitlines() == [
         "channels.color=color/%08d.jpg", "format=default", "fps=30", "name=synth-000-occlusion"]
     for tag in synthetic.VOT_TAGS:
@@ -267,6 +267,8 @@ def test_benchmark_layouts_read_by_the_real_loaders(tmp_path: Path) -> None:
     assert (vot_root / "list.txt").read_text() == "synth-000-occlusion\nsynth-001-distractors\n"
     vds = vot.load_sequence_folder(vot_root, "vot2018")
     assert vds[0].groundtruth.shape == (6, 8) and len(vds[0].frame_paths) == 6
+    # VOT ground truth has origin 0 (registry): the written polygons are the 0-based ones
+    assert np.array_equal(vds[0].groundtruth, generate_sequence(4, 0, 6).polygons)
     assert set(vds[0].tags) >= set(synthetic.VOT_TAGS)
 
     got_root = write_benchmark(tmp_path / "val", "got10k", sequences=2, frames=6, seed=4)

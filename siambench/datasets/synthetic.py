@@ -10,10 +10,11 @@ generated; the default test and train splits use different seeds and are therefo
 
 Box conventions (see :mod:`siambench.datasets.synthetic_render`): the target is a rotated
 rectangle; its axis-aligned ground truth is the bounding box of that rectangle (VOT2016+'s rule).
-0-based coordinates are pixel-edge coordinates (pixel ``c`` spans ``[c, c + 1)``); the 1-based
-OTB/VOT files add 1 to x and y, so OTB's ``x`` is the 1-based index of the leftmost pixel column
-and VOT's polygon of a rectangle is ``x, y, x + w, y, x + w, y + h, x, y + h`` as in the VOT
-toolkit. Numbers are written with ``repr`` (the shortest text that reads back to the same
+0-based coordinates are pixel-edge coordinates (pixel ``c`` spans ``[c, c + 1)``). Each layout
+uses its benchmark's origin (the registry's ``DatasetSpec.origin``): the 1-based OTB files add 1
+to x and y, so OTB's ``x`` is the 1-based index of the leftmost pixel column; the VOT and GOT-10k
+files are 0-based (VOT's polygon of a rectangle is ``x, y, x + w, y, x + w, y + h, x, y + h`` as
+in the VOT toolkit, read with origin 0 as pysot and the VOT toolkit do). Numbers are written with ``repr`` (the shortest text that reads back to the same
 float64), never rounded. Fully out-of-view frames keep their true (off-image) box; the flags
 ``absent``/``cover`` (and GOT-10k's ``absence.label``) say that the target is not visible.
 """
@@ -328,11 +329,12 @@ def write_otb_sequence(out: Path, seq: SyntheticSequence, quality: int = JPEG_QU
 
 def write_vot_sequence(out: Path, seq: SyntheticSequence, quality: int = JPEG_QUALITY) -> Path:
     """VOT (vot-toolkit workspace) layout: ``<out>/<seq>/color/00000001.jpg``,
-    ``groundtruth.txt`` (1-based 8-number rotated-box polygons), ``sequence``, ``<tag>.tag``.
+    ``groundtruth.txt`` (0-based 8-number rotated-box polygons: VOT's origin is 0),
+    ``sequence``, ``<tag>.tag``.
     ``list.txt`` is written by :func:`write_benchmark`."""
     folder = Path(out) / seq.name
     _write_frames(folder / "color", seq, "{:08d}.jpg", quality)
-    _write(folder / "groundtruth.txt", _rows(seq.polygons + 1.0))
+    _write(folder / "groundtruth.txt", _rows(seq.polygons))
     _write(folder / "sequence", f"channels.color=color/%08d.jpg\nformat=default\nfps=30\n"
                                 f"name={seq.name}\n")
     _write_tags(folder, seq)
