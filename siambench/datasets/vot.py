@@ -13,8 +13,9 @@ Two layouts are read (detection order of :func:`load`):
    under ``<root>``, otherwise the sequences are annotation-only (``frame_paths`` is ``None``).
 
 Conventions: ground truth keeps each sequence's own shape, float64 ``(N, 8)`` polygons
-``x1, y1, …, x4, y4`` or ``(N, 4)`` rectangles ``x, y, w, h`` (``conduction1``), 1-based VOT
-pixel coordinates, never converted nor rounded. Frames are numbered from 1 and there is one frame
+``x1, y1, …, x4, y4`` or ``(N, 4)`` rectangles ``x, y, w, h`` (``conduction1``), in the VOT
+files' pixel coordinates, read as 0-based as pysot does (``DatasetSpec.origin`` 0), never
+converted nor rounded. Frames are numbered from 1 and there is one frame
 per ground-truth row. Tags are boolean arrays of length N keyed by tag name without extension;
 every tag of the dataset is a key of every sequence (a missing file means all False, as in the
 VOT toolkit); a short tag file or list is padded with False and noted in ``FrameFlags.notes``
