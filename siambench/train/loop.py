@@ -1,0 +1,532 @@
+"""The training loop of ``siambench train``: schedule, optimiser, checkpoints, resume, logs, DDP.
+
+Files written under ``out`` (rank 0 only):
+
+* ``checkpoint.pt`` — the model after the last finished epoch or stop (siambench checkpoint);
+* ``train_state.pt`` — optimiser, AMP scaler, epoch, step within the epoch, global step,
+  python/numpy/torch RNG states, the resolved config, the model config, accumulated wall time;
+* ``metrics.csv`` — one line per ``log_every`` steps: ``step, epoch, loss, loss_cls, loss_reg,
+  lr, pairs_per_s, elapsed_s``; ``val.csv`` — per validation pass: ``epoch, step, success_auc``;
+* ``model.pt`` — the final checkpoint, whose metadata records the command, data, schedule,
+  steps, wall time and final losses (copy it to ``trackers/<name>/model.pt``).
+
+Learning rate per epoch (pysot ``lr_scheduler``): ``warmup_epochs`` geometric steps from
+``warmup_start_lr`` towards ``lr`` (``start·(lr/start)^(e/warmup)``), then ``logspace(lr,
+lr_end)`` over the remaining epochs. Backbone parameters get ``lr·backbone_lr_mult``; layers in
+``frozen_layers`` (and the whole backbone before ``backbone_train_epoch``) get no gradient and
+their BatchNorm stays in eval mode (pysot). Resume restores everything listed above and skips
+the pairs already seen in the interrupted epoch, so ``k`` steps + resume + ``n − k`` steps give
+the same weights as ``n`` steps in one go.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import random
+import shlex
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from siambench.errors import SiambenchError
+from siambench.fileio import atomic_write_bytes, atomic_write_text
+from siambench.models import build_model
+from siambench.models.checkpoint import (
+    CheckpointError,
+    load_state_dict_checked,
+    read_checkpoint,
+    safe_torch_load,
+    save_checkpoint,
+)
+from siambench.models.losses import balanced_logistic_loss, siamrpn_loss
+from siambench.train.config import resolve_config
+from siambench.train.data import PairDataset, SkipSampler
+from siambench.train.distributed import (
+    DistInfo,
+    all_mean,
+    barrier,
+    cleanup,
+    init_distributed,
+    wrap_model,
+)
+from siambench.train.pairs import build_index
+from siambench.train.targets import fc_labels
+
+log = logging.getLogger("siambench.train")
+
+STATE_FILE = "train_state.pt"
+CHECKPOINT_FILE = "checkpoint.pt"
+FINAL_FILE = "model.pt"
+METRICS_FILE = "metrics.csv"
+VAL_FILE = "val.csv"
+METRIC_COLUMNS = ("step", "epoch", "loss", "loss_cls", "loss_reg", "lr", "pairs_per_s", "elapsed_s")
+
+#: Settings a resumed run may change; every other setting must match the interrupted run.
+RESUME_FREE = frozenset({"epochs", "max_steps", "workers", "log_every", "val_every",
+                         "val_sequences", "amp", "threads"})
+
+
+def lr_at(cfg: Mapping[str, Any], epoch: int) -> float:
+    """Learning rate of ``epoch`` (0-based) under ``cfg`` (see the module docstring)."""
+    warm = int(cfg["warmup_epochs"])
+    base, end = float(cfg["lr"]), float(cfg["lr_end"])
+    if epoch < warm:
+        start = float(cfg["warmup_start_lr"])
+        return start * (base / start) ** (epoch / warm)
+    rest = int(cfg["epochs"]) - warm
+    if rest <= 1:
+        return base
+    t = min(epoch - warm, rest - 1) / (rest - 1)
+    return 10 ** (math.log10(base) + t * (math.log10(end) - math.log10(base)))
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` did: output folder, final model path (None when stopped early)."""
+
+    out: Path
+    model_path: Path | None
+    epoch: int
+    step: int
+    losses: dict[str, float] = field(default_factory=dict)
+    val_auc: list[tuple[int, float]] = field(default_factory=list)
+    wall_s: float = 0.0
+    pairs_per_s: float = 0.0
+
+
+# ------------------------------------------------------------------------------- helpers
+
+def init_scales(model: nn.Module) -> dict[str, float]:
+    """Parameters that ``siambench.models.weight_init`` scaled down by ``s`` at init → ``s``.
+
+    SiamRPN's first conv (÷ 128, raw 0–255 input) and up-channel template convs (÷ C·16).
+    Plain SGD on such a weight ``w = v / s`` takes steps ``s²`` times too large relative to the
+    weight (its gradient is ``s`` times larger while the weight is ``s`` times smaller), and
+    diverges; :func:`_param_groups` therefore trains ``v`` instead (grad ÷ s, lr ÷ s, weight
+    decay × s): exactly SGD on the unscaled parametrisation.
+    """
+    from siambench.models.heads import UpChannelRPN
+
+    scales: dict[str, float] = {}
+    if getattr(model, "name", "") not in ("siamrpn", "siamrpn-dw"):
+        return scales
+    first = next((n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)), None)
+    if first is not None:
+        scales[f"{first}.weight"] = 128.0
+    for name, module in model.named_modules():
+        if isinstance(module, UpChannelRPN):
+            for conv in ("template_cls", "template_reg"):
+                scales[f"{name}.{conv}.weight"] = float(module.in_channels * 16)
+    return scales
+
+
+def _param_groups(model: nn.Module, cfg: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """SGD groups by part (``backbone`` / ``head``) and init scale (see :func:`init_scales`)."""
+    scales = init_scales(model) if cfg["init_lr_scaling"] else {}
+    groups: dict[tuple[str, float], list[nn.Parameter]] = {}
+    for name, parameter in model.named_parameters():
+        part = "backbone" if name.startswith("backbone.") else "head"
+        groups.setdefault((part, scales.get(name, 1.0)), []).append(parameter)
+    return [{"params": params, "name": part, "scale": scale,
+             "weight_decay": float(cfg["weight_decay"]) * scale}
+            for (part, scale), params in groups.items()]
+
+
+def _apply_freeze(model: nn.Module, cfg: Mapping[str, Any], epoch: int) -> set[str]:
+    """Set ``requires_grad`` and BN modes for ``epoch``; returns the frozen backbone layer names."""
+    layers = [name for name, _ in model.backbone.named_children()]
+    unknown = [name for name in cfg["frozen_layers"] if name not in layers]
+    if unknown:
+        raise SiambenchError(f"frozen_layers: {unknown} are not backbone layers of "
+                             f"{model.name}; its layers are {layers}")
+    frozen = set(layers) if epoch < int(cfg["backbone_train_epoch"]) else set(cfg["frozen_layers"])
+    model.train()
+    for name, module in model.backbone.named_children():
+        for parameter in module.parameters():
+            parameter.requires_grad_(name not in frozen)
+        if name in frozen:
+            module.eval()
+    return frozen
+
+
+def _rng_state() -> dict[str, Any]:
+    """python / numpy / torch global RNG states as tensors and plain data (weights_only-safe)."""
+    kind, key, pos, has_gauss, gauss = np.random.get_state(legacy=True)
+    return {"python": random.getstate(),
+            "numpy": {"kind": str(kind), "key": torch.from_numpy(np.asarray(key, dtype=np.int64)),
+                      "pos": int(pos), "has_gauss": int(has_gauss), "gauss": float(gauss)},
+            "torch": torch.get_rng_state()}
+
+
+def _set_rng_state(state: Mapping[str, Any]) -> None:
+    python = state["python"]
+    random.setstate((python[0], tuple(python[1]), python[2]))
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["key"].numpy().astype(np.uint32), n["pos"],
+                         n["has_gauss"], n["gauss"]))
+    torch.set_rng_state(state["torch"])
+
+
+def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    keys = sorted((set(old) | set(new)) - RESUME_FREE - {"config_name"})
+    return [f"{k}: {old.get(k)!r} then, {new.get(k)!r} now" for k in keys if old.get(k) != new.get(k)]
+
+
+def _write_csv_line(path: Path, columns: Sequence[str], row: Mapping[str, Any]) -> None:
+    new = not path.exists()
+    with path.open("a", newline="", encoding="utf-8") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(columns))
+        if new:
+            writer.writeheader()
+        writer.writerow({k: row.get(k, "") for k in columns})
+
+
+def load_train_datasets(names: Sequence[tuple[Any, ...]], root: Path | str | None
+                        ) -> list[tuple[Any, float, int]]:
+    """``(dataset, weight, origin)`` for each ``(name, weight)`` (a registry name, loaded from
+    ``root`` — one name only — or the usual data roots) or ``(Dataset, weight, origin)``."""
+    from siambench.datasets import load_dataset
+    from siambench.datasets.registry import get_spec
+
+    if root is not None and len(names) > 1:
+        raise SiambenchError("--root names one dataset folder; with several --dataset options "
+                             "set SIAMBENCH_DATA (or place them under ./datasets/) instead")
+    loaded = []
+    for item in names:
+        if isinstance(item[0], str):
+            loaded.append((load_dataset(item[0], root), float(item[1]),
+                           int(get_spec(item[0]).origin)))
+        else:
+            loaded.append((item[0], float(item[1]), int(item[2]) if len(item) > 2 else 0))
+    return loaded
+
+
+def _describe(datasets: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return [{"name": item[0] if isinstance(item[0], str) else getattr(item[0], "name", "?"),
+             "weight": float(item[1])} for item in datasets]
+
+
+def validate(model: nn.Module, tracker: str, sequences: Sequence[Any], origin: int,
+             device: torch.device) -> float:
+    """Success AUC (OPE, got10k/OTB convention) of ``tracker`` with ``model`` on ``sequences``."""
+    from siambench.metrics.ope import score_ope
+    from siambench.trackers import create_tracker
+
+    was_training = model.training
+    model.eval()
+    shift = np.array([origin, origin, 0.0, 0.0])
+    results, truth = {}, {}
+    try:
+        with torch.no_grad():
+            runner = create_tracker(tracker, model=model, device=str(device))
+            for seq in sequences:
+                gt = np.asarray(seq.groundtruth, dtype=np.float64)
+                boxes = np.empty_like(gt)
+                boxes[0] = gt[0]
+                for i, frame in enumerate(seq.frames()):
+                    if i == 0:
+                        runner.init(frame, gt[0] - shift)
+                    else:
+                        boxes[i] = runner.update(frame).box + shift
+                results[seq.name], truth[seq.name] = boxes, gt
+    finally:
+        model.train(was_training)
+    report = score_ope({tracker: results}, truth)
+    return float(report.overall["success_auc"].iloc[0])
+
+
+# ------------------------------------------------------------------------------- training
+
+def make_optimizer(model: nn.Module, cfg: Mapping[str, Any]) -> torch.optim.SGD:
+    """SGD (momentum, weight decay) over :func:`_param_groups`; lr set per epoch by the loop."""
+    return torch.optim.SGD(_param_groups(model, cfg), lr=float(cfg["lr"]),
+                           momentum=float(cfg["momentum"]), weight_decay=float(cfg["weight_decay"]))
+
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, sample: Mapping[str, Any],
+               cfg: Mapping[str, Any], kind: str, *, device: torch.device | str = "cpu",
+               scaler: torch.amp.GradScaler | None = None, labels_fc: torch.Tensor | None = None,
+               params: Any = None) -> tuple[float, float, float]:
+    """One SGD step on a collated batch; returns ``(loss, loss_cls, loss_reg)`` before the step.
+
+    SiamRPN: :func:`siamrpn_loss` (``cfg["loss_preset"]``); SiamFC: balanced logistic loss on
+    :func:`siambench.train.targets.fc_labels` (``loss_reg`` 0). Gradients of down-scaled
+    parameters are divided by their scale (:func:`init_scales`), then clipped to
+    ``cfg["grad_clip"]``. A non-finite loss is returned without stepping.
+    """
+    device = torch.device(device)
+    use_amp = scaler is not None and scaler.is_enabled()
+    z = sample["template"].to(device, non_blocking=True).float()
+    x = sample["search"].to(device, non_blocking=True).float()
+    with torch.autocast(device_type=device.type, enabled=use_amp):
+        if kind == "siamrpn":
+            cls, reg = model(z, x)
+            loss, loss_cls, loss_reg = siamrpn_loss(
+                cls.float(), reg.float(), sample["labels"].to(device),
+                sample["reg_targets"].to(device), sample["reg_weights"].to(device),
+                preset=str(cfg["loss_preset"]))
+        else:
+            response = model(z, x)
+            if labels_fc is None:
+                labels_fc = fc_labels(response.shape[-1], cfg).to(device)
+            loss = balanced_logistic_loss(response.float(), labels_fc)
+            loss_cls, loss_reg = loss, torch.zeros((), device=device)
+    values = (float(loss.detach()), float(loss_cls.detach()), float(loss_reg.detach()))
+    if not math.isfinite(values[0]):
+        return values
+    optimizer.zero_grad(set_to_none=True)
+    if use_amp:
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+    else:
+        loss.backward()
+    for group in optimizer.param_groups:
+        if group.get("scale", 1.0) != 1.0:
+            for parameter in group["params"]:
+                if parameter.grad is not None:
+                    parameter.grad.div_(group["scale"])
+    if float(cfg["grad_clip"]) > 0:
+        torch.nn.utils.clip_grad_norm_(list(params if params is not None else model.parameters()),
+                                       float(cfg["grad_clip"]))
+    if use_amp:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    return values
+
+
+def train(tracker: str, out: Path | str, *, datasets: Sequence[tuple[Any, ...]] = (("synthetic-train", 1.0),),
+          root: Path | str | None = None, config: str | Path | None = "cpu",
+          overrides: Mapping[str, Any] | None = None, resume: bool = False, device: str = "cpu",
+          command: str | None = None, progress: bool = True) -> TrainResult:
+    """Train ``tracker`` (``siamrpn`` | ``siamfc``) into ``out``; see the module docstring.
+
+    ``datasets``: ``(registry name, weight)`` pairs (loaded from ``root`` or the data roots) or
+    ``(Dataset, weight, origin)`` triples (``origin``: 1 for 1-based ground truth, else 0).
+    ``overrides``: config settings (``--set``, ``--epochs`` …). ``resume``: continue the run
+    in ``out`` (its settings must match, except :data:`RESUME_FREE`). Under ``torchrun`` each
+    process trains its shard of every epoch's pairs with ``batch_size`` pairs per step.
+    """
+    out = Path(out)
+    cfg = resolve_config(tracker, config, overrides)
+    info, dev = init_distributed(device)
+    try:
+        return _train(tracker, out, cfg, datasets, root, resume, info, dev,
+                      command or shlex.join(["siambench", *sys.argv[1:]]), progress)
+    finally:
+        cleanup(info)
+
+
+def _train(tracker: str, out: Path, cfg: dict[str, Any], datasets: Sequence[tuple[Any, ...]],
+           root: Path | str | None, resume: bool, info: DistInfo, dev: torch.device,
+           command: str, progress: bool) -> TrainResult:
+    state_path, ckpt_path = out / STATE_FILE, out / CHECKPOINT_FILE
+    if not resume and state_path.exists():
+        raise SiambenchError(f"{out} already holds a training run ({STATE_FILE}); pass --resume "
+                             "to continue it, or choose another --out")
+    seed = int(cfg["seed"])
+    if int(cfg["threads"]) > 0:
+        torch.set_num_threads(int(cfg["threads"]))
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    model_cfg = dict(cfg["model"])
+    model_name = str(model_cfg.pop("name", tracker))
+    if model_name.split("-")[0] != tracker:
+        raise SiambenchError(f"model {model_name!r} cannot be trained as tracker {tracker!r}")
+    model = build_model(model_name, seed=seed, **model_cfg)
+
+    optimizer = make_optimizer(model, cfg)
+    use_amp = bool(cfg["amp"]) and dev.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+
+    epoch, step_in_epoch, global_step, wall_before = 0, 0, 0, 0.0
+    val_history: list[tuple[int, float]] = []
+    if resume:
+        if not state_path.is_file() or not ckpt_path.is_file():
+            raise SiambenchError(f"--resume: {out} holds no interrupted run (no {STATE_FILE} "
+                                 f"and {CHECKPOINT_FILE}); start without --resume")
+        state = safe_torch_load(state_path)
+        payload = read_checkpoint(ckpt_path)
+        if payload["model"] != model_name or dict(payload["config"]) != dict(model.config):
+            raise CheckpointError(
+                ckpt_path, f"holds a {payload['model']!r} model with config "
+                f"{dict(payload['config'])}, another architecture than this run's "
+                f"{model_name!r} {dict(model.config)}",
+                hint="resume with the command that started the run, or train into a new --out")
+        changed = _differences(state["config"], cfg)
+        if changed:
+            raise SiambenchError(f"--resume: the settings differ from the run in {out}:\n  "
+                                 + "\n  ".join(changed)
+                                 + "\nresume with the same settings (only "
+                                 + ", ".join(sorted(RESUME_FREE)) + " may change)")
+        load_state_dict_checked(model, payload["state_dict"], source=ckpt_path)
+        optimizer.load_state_dict(state["optimizer"])
+        if use_amp and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        epoch, step_in_epoch = int(state["epoch"]), int(state["step_in_epoch"])
+        global_step, wall_before = int(state["global_step"]), float(state["wall_s"])
+        val_history = [(int(e), float(a)) for e, a in state.get("val_auc", [])]
+        _set_rng_state(state["rng"])
+        if info.is_main:
+            log.info("resuming %s at epoch %d, step %d (global step %d)", out, epoch,
+                     step_in_epoch, global_step)
+    model.to(dev)
+
+    if not info.is_main:       # rank 0 first: a generated dataset is written once
+        barrier(info)
+    loaded = load_train_datasets(datasets, root)
+    if info.is_main:
+        barrier(info)
+    val_sequences: list[Any] = []
+    val_origin = 1
+    if int(cfg["val_sequences"]) > 0 and info.is_main:
+        from siambench.datasets import load_dataset
+        from siambench.datasets.registry import get_spec
+
+        held_out = load_dataset("synthetic")
+        val_sequences = list(held_out)[:int(cfg["val_sequences"])]
+        val_origin = get_spec("synthetic").origin
+    index = build_index(loaded)
+    if info.is_main and index.skipped:
+        log.warning("training: %d sequences skipped (listed in the checkpoint metadata)",
+                    len(index.skipped))
+
+    kind = tracker
+    labels_fc = None
+    if kind == "siamfc":
+        labels_fc = fc_labels(model.score_size(int(cfg["search_size"])), cfg).to(dev)
+    batch = int(cfg["batch_size"])
+    per_rank = int(cfg["pairs_per_epoch"]) // info.world
+    steps_per_epoch = per_rank // batch
+    if steps_per_epoch < 1:
+        raise SiambenchError(f"pairs_per_epoch {cfg['pairs_per_epoch']} gives no full batch of "
+                             f"{batch} per process ({info.world} processes)")
+    epochs, max_steps = int(cfg["epochs"]), int(cfg["max_steps"])
+    out.mkdir(parents=True, exist_ok=True)
+    start_time = time.monotonic()
+    last: dict[str, float] = {}
+    window: list[tuple[float, float, float]] = []
+    window_start, window_pairs = time.monotonic(), 0
+    pairs_total, compute_start = 0, time.monotonic()
+    stopped = False
+    wrapped, frozen_now = model, None
+
+    def save_state(next_epoch: int, next_step: int) -> None:
+        if not info.is_main:
+            return
+        wall = wall_before + time.monotonic() - start_time
+        save_checkpoint(ckpt_path, model, metadata={"epoch": next_epoch, "step": global_step,
+                                                     "command": command})
+        state = {"epoch": next_epoch, "step_in_epoch": next_step, "global_step": global_step,
+                 "optimizer": optimizer.state_dict(),
+                 "scaler": scaler.state_dict() if use_amp else {},
+                 "rng": _rng_state(), "config": cfg, "model": model_name,
+                 "model_config": dict(model.config), "wall_s": wall,
+                 "val_auc": [list(v) for v in val_history]}
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write_bytes(state_path, buffer.getvalue())
+
+    from tqdm import tqdm
+
+    while epoch < epochs and not stopped:
+        lr = lr_at(cfg, epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = (lr / group["scale"]
+                           * (float(cfg["backbone_lr_mult"]) if group["name"] == "backbone" else 1.0))
+        frozen = _apply_freeze(model, cfg, epoch)
+        if frozen != frozen_now:
+            wrapped = wrap_model(model, info, dev, sync_bn=bool(cfg["sync_bn"]))
+            frozen_now = frozen
+        table = index.sample_pairs(per_rank * info.world, seed=seed, epoch=epoch,
+                                   frame_range=int(cfg["frame_range"]),
+                                   neg_prob=float(cfg["neg_prob"]))[info.rank::info.world]
+        dataset = PairDataset(index, table[:steps_per_epoch * batch], cfg, kind, model.config)
+        workers = int(cfg["workers"])
+        loader = DataLoader(dataset, batch_size=batch, sampler=SkipSampler(len(dataset), step_in_epoch * batch),
+                            num_workers=workers, drop_last=True, pin_memory=dev.type == "cuda",
+                            generator=torch.Generator().manual_seed(seed + epoch),
+                            persistent_workers=False)
+        bar = tqdm(loader, total=len(loader), desc=f"{tracker} epoch {epoch + 1}/{epochs}",
+                   unit="step", disable=not (progress and info.is_main), file=sys.stderr,
+                   mininterval=2.0, initial=0)
+        for sample in bar:
+            losses = train_step(wrapped, optimizer, sample, cfg, kind, device=dev,
+                                scaler=scaler, labels_fc=labels_fc, params=model.parameters())
+            if not math.isfinite(losses[0]):
+                raise SiambenchError(f"training diverged: loss {losses[0]} at step "
+                                     f"{global_step + 1} (epoch {epoch + 1}); lower --lr")
+            global_step += 1
+            step_in_epoch += 1
+            pairs_total += batch * info.world
+            window_pairs += batch * info.world
+            window.append(losses)
+            if global_step % int(cfg["log_every"]) == 0 or step_in_epoch == steps_per_epoch:
+                mean = np.mean(window, axis=0)
+                values = [all_mean(v, info, dev) for v in mean]
+                rate = window_pairs / max(time.monotonic() - window_start, 1e-9)
+                last = {"loss": values[0], "loss_cls": values[1], "loss_reg": values[2]}
+                if info.is_main:
+                    _write_csv_line(out / METRICS_FILE, METRIC_COLUMNS, {
+                        "step": global_step, "epoch": epoch + 1, **last,
+                        "lr": lr, "pairs_per_s": round(rate, 3),
+                        "elapsed_s": round(wall_before + time.monotonic() - start_time, 3)})
+                    bar.set_postfix(loss=f"{values[0]:.4f}", pps=f"{rate:.1f}")
+                window, window_start, window_pairs = [], time.monotonic(), 0
+            if max_steps and global_step >= max_steps:
+                stopped = True
+                break
+        bar.close()
+        if stopped and step_in_epoch < steps_per_epoch:
+            save_state(epoch, step_in_epoch)
+            barrier(info)
+            break
+        epoch, step_in_epoch = epoch + 1, 0
+        if val_sequences and (epoch % int(cfg["val_every"]) == 0 or epoch == epochs):
+            auc = validate(model, tracker, val_sequences, val_origin, dev)
+            _apply_freeze(model, cfg, epoch - 1)
+            val_history.append((epoch, auc))
+            _write_csv_line(out / VAL_FILE, ("epoch", "step", "success_auc"),
+                            {"epoch": epoch, "step": global_step, "success_auc": auc})
+            log.info("epoch %d: validation success AUC %.4f on %d held-out synthetic sequences",
+                     epoch, auc, len(val_sequences))
+        save_state(epoch, 0)
+        barrier(info)
+
+    wall = wall_before + time.monotonic() - start_time
+    rate = pairs_total / max(time.monotonic() - compute_start, 1e-9)
+    result = TrainResult(out, None, epoch, global_step, last, val_history, wall, rate)
+    if epoch >= epochs and info.is_main:
+        metadata = {
+            "command": command, "tracker": tracker,
+            "datasets": _describe(datasets),
+            "root": None if root is None else str(root),
+            "config": cfg, "epochs": epochs, "steps": global_step,
+            "pairs_per_epoch": int(cfg["pairs_per_epoch"]), "processes": info.world,
+            "wall_time_s": round(wall, 1), "device": str(dev),
+            "final_losses": last, "val_success_auc": [list(v) for v in val_history],
+            "skipped_sequences": index.skipped,
+            "note": "trained from scratch by siambench train",
+        }
+        result.model_path = save_checkpoint(out / FINAL_FILE, model, metadata=metadata)
+        atomic_write_text(out / "train_summary.txt",
+                          f"{command}\nsteps {global_step}, epochs {epochs}, wall {wall:.0f} s, "
+                          f"final losses {last}, validation {val_history}\n")
+    return result
+
+
+__all__ = ["TrainResult", "init_scales", "load_train_datasets", "lr_at", "make_optimizer", "train",
+           "train_step", "validate"]
