@@ -120,6 +120,77 @@ def data_synth(out: Path, fmt: str, sequences: int, frames: int, seed: int) -> N
     click.echo(f"wrote {sequences} sequences x {frames} frames ({fmt} layout) to {path}")
 
 
+@cli.command("run")
+@click.option("--tracker", required=True, help="Tracker name (siamrpn, siamfc, identity, kcf, "
+              "... or a registered plugin).")
+@click.option("--dataset", default="synthetic", show_default=True, help="Dataset to run on.")
+@click.option("--root", type=click.Path(path_type=Path), default=None,
+              help="Dataset folder (default: $SIAMBENCH_DATA/<folder>, then ./datasets/<folder>).")
+@click.option("--weights", default=None, metavar="PATH|random",
+              help="Checkpoint or released weights file; 'random' builds a seeded untrained "
+                   "network (scores are meaningless) [default: the bundled weights].")
+@click.option("--params", default=None, help="Named parameter set of trackers/<name>/config.yaml.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Override a tracker parameter (repeatable), e.g. --set penalty_k=0.1; "
+                   "model.KEY=VALUE sets the architecture of --weights random.")
+@click.option("--results-dir", type=click.Path(path_type=Path), default=Path("results"),
+              show_default=True, help="Results go to <results-dir>/<dataset>/<name>/.")
+@click.option("--sequences", default=None, metavar="A,B,...",
+              help="Comma-separated sequence names [default: all].")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes tracking sequences in parallel.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:i.")
+@click.option("--repetitions", type=click.IntRange(min=1), default=None,
+              help="Runs per sequence [default: the protocol's: VOT 15, GOT-10k 3, OPE 1; "
+                   "deterministic trackers run once].")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Run every N-th sequence starting at the I-th (1-based: 1/N ... N/N); shards "
+                   "merge in the same folder.")
+@click.option("--force", is_flag=True,
+              help="Rerun every selected sequence and delete results of another configuration.")
+@click.option("--save-video", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Write one MP4 per sequence (ground truth and tracker box) into this folder.")
+@click.option("--name", "label", default=None,
+              help="Results folder name [default: the tracker name].")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of random weights and of each sequence's RNGs.")
+@click.option("--quiet", is_flag=True, help="No progress bars; print only the final summary.")
+def run_command(tracker: str, dataset: str, root: Path | None, weights: str | None,
+                params: str | None, settings: tuple[str, ...], results_dir: Path,
+                sequences: str | None, workers: int, device: str, repetitions: int | None,
+                shard: str | None, force: bool, save_video: Path | None, label: str | None,
+                seed: int, quiet: bool) -> None:
+    """Run a tracker on a benchmark under its protocol and write the official result layout.
+
+    Resumable: a rerun skips sequences already complete with the same configuration (run.json
+    in the results folder). Exits 1 when a sequence failed. Example:
+    siambench run --tracker siamfc --dataset otb100 --root data/OTB100 --workers 4
+    """
+    from siambench.run import headline_scores, run_benchmark, split_set_options
+
+    overrides, model_config = split_set_options(tracker, params, settings)
+    names = [s.strip() for s in sequences.split(",") if s.strip()] if sequences else None
+    summary = run_benchmark(
+        tracker, dataset=dataset, root=root, weights=weights, params=params,
+        overrides=overrides, model_config=model_config, results_dir=results_dir,
+        sequences=names, workers=workers, device=device, repetitions=repetitions, shard=shard,
+        force=force, save_video=save_video, label=label, seed=seed, progress=not quiet,
+        echo=lambda text: click.echo(text, err=True))
+    for line in summary.lines():
+        click.echo(line)
+    if summary.done or summary.skipped:
+        table, note = headline_scores(summary)
+        if table is not None:
+            click.echo(table)
+        if note is not None:
+            click.echo(f"note: {note}")
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"results: {summary.folder} (manifest {summary.folder / 'run.json'})")
+    if not summary.ok:
+        sys.exit(1)
+
+
 @cli.command("report")
 @click.option("--compare", "compare", multiple=True, metavar="TRACKER ...",
               help="Trackers to compare (sub-folders of --results-dir); repeat the option or "
@@ -182,6 +253,113 @@ def pack_command(tracker_dir: Path, out: Path | None, root: Path | None) -> None
     target = out if out is not None else tracker_dir.with_suffix(".zip")
     path = pack_got10k(tracker_dir, target, dataset=dataset)
     click.echo(f"wrote {path}")
+
+
+@cli.command("render")
+@click.option("--compare", "compare", multiple=True, metavar="TRACKER ...",
+              help="Trackers to draw (sub-folders of --results-dir); repeat the option or list "
+                   "names after it. Default: every tracker found.")
+@click.option("--dataset", default="synthetic", show_default=True, help="Dataset of the sequence.")
+@click.option("--sequence", required=True, help="Sequence to render.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Video to write (.mp4, or .avi for Motion-JPEG).")
+@click.option("--root", type=click.Path(path_type=Path), default=None,
+              help="Dataset folder (its frames are read).")
+@click.option("--results-dir", type=click.Path(path_type=Path), default=None,
+              help="Folder with one sub-folder (or zip) per tracker [default: results/<dataset>].")
+@click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=30.0,
+              show_default=True, help="Frames per second of the video.")
+@click.argument("more", nargs=-1, metavar="")
+def render_command(compare: tuple[str, ...], dataset: str, sequence: str, out: Path,
+                   root: Path | None, results_dir: Path | None, fps: float,
+                   more: tuple[str, ...]) -> None:
+    """Draw the ground truth and several trackers' saved results on a sequence's frames.
+
+    Example: siambench render --dataset otb100 --compare siamfc siamrpn --sequence Basketball
+    --out basketball.mp4
+    """
+    from siambench.report.video import render_sequence
+
+    if more and not compare:
+        raise click.UsageError(f"unexpected arguments {' '.join(more)}; tracker names follow "
+                               "--compare")
+    rendered = render_sequence(dataset, sequence, [*compare, *more], out, root=root,
+                               results_dir=results_dir, fps=fps)
+    for warning in rendered.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"wrote {rendered.path} ({rendered.frames} frames: ground truth, "
+               f"{', '.join(rendered.trackers)})")
+
+
+@cli.command("train")
+@click.option("--tracker", type=click.Choice(["siamrpn", "siamfc"]), required=True,
+              help="Network to train.")
+@click.option("--dataset", "datasets", multiple=True, metavar="NAME[:WEIGHT]",
+              help="Training dataset, repeatable; NAME:WEIGHT mixes several by weight "
+                   "[default: synthetic-train].")
+@click.option("--root", type=click.Path(path_type=Path), default=None,
+              help="Dataset folder (one --dataset only).")
+@click.option("--config", "config_name", default="cpu", show_default=True,
+              help="Named schedule (cpu: small CPU run; paper: the published schedule) or a "
+                   "YAML file.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the epochs.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Pairs per step and process.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Peak learning rate.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Output folder [default: runs/train-<tracker>].")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
+@click.option("--device", default="auto", show_default=True,
+              help="cpu, cuda, cuda:N, or auto (cuda when available).")
+@click.option("--workers", type=click.IntRange(min=0), default=None,
+              help="DataLoader worker processes (0: load in the main process).")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Override any training setting, e.g. --set pairs_per_epoch=800 "
+                   "--set model.width_mult=0.25 (repeatable).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train_command(tracker: str, datasets: tuple[str, ...], root: Path | None, config_name: str,
+                  epochs: int | None, batch_size: int | None, lr: float | None, out: Path | None,
+                  resume: bool, device: str, workers: int | None, settings: tuple[str, ...],
+                  quiet: bool) -> None:
+    """Train a SiamRPN or SiamFC and write <out>/model.pt (a siambench checkpoint).
+
+    Multi-GPU / multi-node: torchrun --nproc_per_node=G -m siambench train ... . Example:
+    siambench train --tracker siamrpn --out runs/siamrpn   (then --resume after a stop)
+    """
+    import logging
+    import shlex
+
+    import torch
+
+    from siambench.train import parse_set, train
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    overrides = parse_set(settings)
+    for key, value in (("epochs", epochs), ("batch_size", batch_size), ("lr", lr),
+                       ("workers", workers)):
+        if value is not None:
+            overrides[key] = value
+    mixed: list[tuple[str, float]] = []
+    for item in datasets or ("synthetic-train",):
+        name, sep, weight = item.rpartition(":") if ":" in item else (item, "", "")
+        try:
+            mixed.append((name, float(weight)) if sep else (item, 1.0))
+        except ValueError:
+            raise click.BadParameter(f"{item!r}: expected NAME or NAME:WEIGHT",
+                                     param_hint="--dataset") from None
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    result = train(tracker, out or Path("runs") / f"train-{tracker}", datasets=mixed, root=root,
+                   config=config_name, overrides=overrides, resume=resume, device=device,
+                   command=shlex.join(["siambench", *sys.argv[1:]]), progress=not quiet)
+    if result.model_path is not None:
+        click.echo(f"wrote {result.model_path} ({result.step} steps, {result.wall_s:.0f} s, "
+                   f"{result.pairs_per_s:.1f} pairs/s, final losses "
+                   + ", ".join(f"{k} {v:.4f}" for k, v in result.losses.items()) + ")")
+    elif result.step:
+        click.echo(f"stopped at step {result.step} (epoch {result.epoch + 1}); continue with the "
+                   f"same command and --resume")
 
 
 def main() -> None:

@@ -1,0 +1,546 @@
+"""``run_benchmark``: run a tracker over a dataset under its protocol, resumably and in parallel.
+
+Results go to ``<results_dir>/<dataset>/<label>/`` in the protocol's official layout (OPE
+``<seq>.txt`` + ``<seq>_time.txt``; VOT ``baseline/<seq>/<seq>_NNN.txt``; GOT-10k
+``<seq>/<seq>_NNN.txt`` + ``<seq>_time.txt``), with ``run.json`` and per-sequence status files
+(:mod:`siambench.run.manifest`). Boxes in the files are in the ground truth's pixel frame (the
+protocol runners shift by the dataset's ``origin``).
+
+Resume: a rerun skips the sequences whose results are complete for the same config hash and
+weights checksum, and redoes the others (never started, interrupted, failed). A folder holding
+results of another configuration is refused unless ``force=True``, which deletes those results
+(the files their status lists) and reruns every selected sequence.
+
+Sharding: ``shard=(i, n)`` with **1-based** ``i`` (``1 <= i <= n``, as SLURM array indices
+``1-n``) takes sequences ``i-1, i-1+n, i-1+2n, ...`` of the selection in dataset order; shards
+write into the same folder and merge there.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue as queue_module
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from siambench.datasets import Dataset, get_spec, load_dataset
+from siambench.errors import SiambenchError
+from siambench.protocols import load_protocol
+from siambench.run.manifest import (
+    config_hash,
+    describe_differences,
+    file_sha256,
+    folder_lock,
+    now_iso,
+    read_manifest,
+    read_statuses,
+    remove_status,
+    session_record,
+    update_manifest,
+    verify_complete,
+    write_status,
+)
+from siambench.run.progress import RunProgress
+from siambench.run.workers import (
+    JobContext,
+    TrackerSpec,
+    available_cpus,
+    build_tracker,
+    layout_of,
+    run_job,
+    worker_main,
+)
+from siambench.trackers.base import Tracker
+
+__all__ = ["RANDOM_WEIGHTS_WARNING", "RunSummary", "check_device", "headline_scores",
+           "parse_shard", "run_benchmark", "split_set_options"]
+
+RANDOM_WEIGHTS_WARNING = "random weights: scores are meaningless"
+_SIAMESE = ("siamrpn", "siamfc")
+
+
+@dataclass
+class RunSummary:
+    """What a run did. ``failed``: sequence -> error; ``not_run``: selected sequences left
+    pending (interrupted, or every worker died); ``frames``/``tracker_fps``: frames tracked in
+    this session and the tracker's speed on them (decode excluded)."""
+
+    folder: Path
+    dataset: str
+    root: Path | None
+    label: str
+    config_hash: str
+    weights_checksum: str
+    selected: list[str] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    not_run: list[str] = field(default_factory=list)
+    frames: int = 0
+    tracker_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    random_weights: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when no selected sequence failed or was left undone."""
+        return not self.failed and not self.not_run
+
+    @property
+    def tracker_fps(self) -> float | None:
+        return self.frames / self.tracker_seconds if self.tracker_seconds > 0 else None
+
+    def lines(self) -> list[str]:
+        """The final summary, one line each."""
+        fps = self.tracker_fps
+        lines = [f"{self.label} on {self.dataset}: {len(self.done)} sequences run, "
+                 f"{len(self.skipped)} already complete (skipped), {len(self.failed)} failed"
+                 + (f", {len(self.not_run)} not run" if self.not_run else "")
+                 + (f"; {self.frames} frames at {fps:.1f} fps (tracker only), "
+                    f"{self.wall_seconds:.1f} s wall" if fps else "")]
+        for name, error in self.failed.items():
+            lines.append(f"failed: {name}: {error}")
+        if self.not_run:
+            lines.append("not run: " + ", ".join(self.not_run))
+        return lines
+
+
+# -- argument checking ------------------------------------------------------------------------
+
+def parse_shard(text: str | tuple[int, int] | None) -> tuple[int, int] | None:
+    """``"i/n"`` (1-based ``i``, ``1 <= i <= n``) -> ``(i, n)``; ``None`` stays ``None``."""
+    if text is None:
+        return None
+    if isinstance(text, tuple):
+        index, count = text
+    else:
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text))
+        if match is None:
+            raise SiambenchError(f"--shard expects i/n with 1 <= i <= n (e.g. 1/4), got {text!r}")
+        index, count = int(match[1]), int(match[2])
+    if count < 1 or not 1 <= index <= count:
+        raise SiambenchError(f"--shard {index}/{count}: i is 1-based and must satisfy "
+                             f"1 <= i <= n (shards 1/{max(count, 1)} ... "
+                             f"{max(count, 1)}/{max(count, 1)})")
+    return int(index), int(count)
+
+
+def check_device(device: str) -> str:
+    """Validate ``cpu``, ``cuda`` or ``cuda:i``; CUDA requested where it is absent is an error."""
+    device = str(device).strip().lower()
+    match = re.fullmatch(r"cpu|cuda(?::(\d+))?", device)
+    if match is None:
+        raise SiambenchError(f"--device expects cpu, cuda or cuda:i, got {device!r}")
+    if device == "cpu":
+        return device
+    try:
+        import torch
+    except ImportError as error:
+        raise SiambenchError(f"--device {device}: torch is not installed; use --device cpu") \
+            from error
+    if not torch.cuda.is_available():
+        raise SiambenchError(f"--device {device}: CUDA is not available here (torch "
+                             f"{torch.__version__}, built for CUDA {torch.version.cuda}); "
+                             "use --device cpu")
+    index = int(match[1] or 0)
+    if index >= torch.cuda.device_count():
+        raise SiambenchError(f"--device {device}: only {torch.cuda.device_count()} CUDA "
+                             f"device(s) here (cuda:0 ... cuda:{torch.cuda.device_count() - 1})")
+    return device
+
+
+def _param_file(tracker: str) -> Any:
+    from siambench.trackers.params import load_param_file
+
+    try:
+        return load_param_file(tracker)
+    except SiambenchError:
+        return None
+
+
+def split_set_options(tracker: str, params: str | None, items: Iterable[str]
+                      ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """CLI ``--set key=value`` strings -> ``(overrides, model_config)``.
+
+    ``model.KEY=VALUE`` goes to the model config of a randomly initialised network
+    (``--weights random``; e.g. ``model.width_mult=0.25``); other keys are tracker parameters,
+    checked against the tracker's parameter set (``trackers/<name>/config.yaml``). A third-party
+    tracker without a parameter file gets the values unchecked (read as YAML scalars).
+    """
+    from siambench.trackers.params import parse_set_options, resolve_params
+
+    model_items, param_items = [], []
+    for item in items:
+        (model_items if item.strip().startswith("model.") else param_items).append(item)
+    model_config: dict[str, Any] = {}
+    for item in model_items:
+        key, sep, text = item.strip()[len("model."):].partition("=")
+        if not sep or not key.strip():
+            raise SiambenchError(f"--set expects model.key=value, got {item!r}")
+        try:
+            model_config[key.strip()] = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError as error:
+            raise SiambenchError(f"--set {item!r}: the value is not readable ({error})") \
+                from error
+    if not param_items:
+        return {}, model_config
+    name = tracker.lower()
+    if name in _SIAMESE or _param_file(name) is not None:
+        reference = resolve_params(name, params)
+        return parse_set_options(param_items, reference, name), model_config
+    from siambench.trackers.registry import _entry_points
+
+    if tracker in _entry_points() or name in _entry_points():
+        overrides = {}
+        for item in param_items:
+            key, sep, text = item.partition("=")
+            if not sep or not key.strip():
+                raise SiambenchError(f"--set expects key=value, got {item!r}")
+            overrides[key.strip()] = yaml.safe_load(text) if text.strip() else ""
+        return overrides, model_config
+    raise SiambenchError(f"tracker {tracker!r} has no parameters to --set")
+
+
+# -- configuration --------------------------------------------------------------------------
+
+def _resolved_params(tracker: Tracker | None, spec: TrackerSpec) -> dict[str, Any]:
+    params = getattr(tracker, "params", None)
+    if isinstance(params, Mapping):
+        return dict(params)
+    return dict(spec.overrides)
+
+
+def _param_set_name(spec: TrackerSpec, resolved: Mapping[str, Any]) -> str | None:
+    if spec.params is not None:
+        return spec.params
+    file = _param_file(spec.name.lower())
+    if file is None:
+        return None
+    for name in [file.default, *file.sets]:
+        if {**file.sets[name], **spec.overrides} == dict(resolved):
+            return name
+    return None
+
+
+def _weights_identity(spec: TrackerSpec) -> tuple[str | None, str]:
+    """(source, checksum) of the tracker's weights."""
+    if spec.weights == "random":
+        return "random", f"random:{spec.seed}"
+    if spec.weights is not None:
+        path = Path(spec.weights).expanduser()
+        if not path.is_file():
+            raise SiambenchError(f"weights file {path} does not exist")
+        return str(path.resolve()), file_sha256(path)
+    if spec.name.lower() in _SIAMESE:
+        from siambench.trackers.params import trackers_root
+
+        bundled = trackers_root() / spec.name.lower() / "model.pt"
+        if bundled.is_file():
+            return str(bundled), file_sha256(bundled)
+    return None, "none"
+
+
+def _select(dataset: Dataset, sequences: Iterable[str] | None,
+            shard: tuple[int, int] | None) -> tuple[list[str], list[str]]:
+    """(selection before sharding, this shard's names), in dataset order."""
+    if sequences:
+        wanted = {dataset[name].name for name in sequences}
+        selection = [name for name in dataset.names if name in wanted]
+    else:
+        selection = list(dataset.names)
+    if shard is None:
+        return selection, selection
+    index, count = shard
+    return selection, selection[index - 1::count]
+
+
+# -- the run --------------------------------------------------------------------------------
+
+def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str | None = None,
+                  weights: str | Path | None = None, params: str | None = None,
+                  overrides: Mapping[str, Any] | None = None,
+                  model_config: Mapping[str, Any] | None = None,
+                  results_dir: Path | str = Path("results"),
+                  sequences: Iterable[str] | None = None, workers: int = 1,
+                  device: str = "cpu", repetitions: int | None = None,
+                  shard: str | tuple[int, int] | None = None, force: bool = False,
+                  save_video: Path | str | None = None, label: str | None = None,
+                  seed: int = 0, progress: bool = True,
+                  echo: Callable[[str], None] | None = None) -> RunSummary:
+    """Run ``tracker`` on ``dataset`` and write results, ``run.json`` and status files under
+    ``<results_dir>/<dataset>/<label or tracker>/`` (see the module docstring).
+
+    ``weights="random"`` builds a seeded (``seed``) untrained network (``model_config`` sets
+    its architecture); ``overrides`` replace tracker parameters. ``repetitions`` overrides the
+    protocol's (VOT 15, GOT-10k 3); the one-pass layout holds one run. ``workers`` > 1 runs
+    sequences in that many spawned processes. ``echo`` receives warnings as they arise.
+    Returns a :class:`RunSummary`; sequence failures do not raise.
+    """
+    started_wall = time.monotonic()
+    started = now_iso()
+    echo = echo or (lambda text: None)
+    spec_ds = get_spec(dataset)
+    protocol = load_protocol(spec_ds.protocol)
+    layout = layout_of(protocol)
+    if repetitions is not None:
+        repetitions = int(repetitions)
+        if repetitions < 1:
+            raise SiambenchError(f"--repetitions must be at least 1, got {repetitions}")
+        if layout == "ope" and repetitions != 1:
+            raise SiambenchError(f"{spec_ds.name} uses the one-pass layout (one result file per "
+                                 f"sequence), which holds one run: --repetitions must be 1")
+    workers = int(workers)
+    if workers < 1:
+        raise SiambenchError(f"--workers must be at least 1, got {workers}")
+    shard_ = parse_shard(shard)
+    device = check_device(device)
+    video_dir = Path(save_video).expanduser() if save_video is not None else None
+    if video_dir is not None:
+        try:
+            from siambench.report.video import write_video  # noqa: F401
+        except ImportError as error:
+            raise SiambenchError(f"--save-video needs siambench.report.video ({error})") \
+                from error
+
+    spec = TrackerSpec(name=str(tracker), weights=None if weights is None else str(weights),
+                       params=params, overrides=dict(overrides or {}),
+                       model_config=dict(model_config or {}), seed=int(seed), device=device)
+    weights_source, weights_checksum = _weights_identity(spec)
+    parent_tracker = None if spec.name.lower() == "oracle" else build_tracker(spec)
+    resolved = _resolved_params(parent_tracker, spec)
+    chash = config_hash(spec.name.lower(), resolved, spec.model_config)
+    random_weights = spec.weights == "random"
+    warnings: list[str] = []
+    if random_weights:
+        warnings.append(RANDOM_WEIGHTS_WARNING)
+        echo(f"warning: {RANDOM_WEIGHTS_WARNING}")
+
+    data = load_dataset(spec_ds.name, root)
+    selection, mine = _select(data, sequences, shard_)
+    label = label or spec.name
+    if not re.fullmatch(r"[^/\\:*?\"<>|\x00-\x1f]+", label) or label in (".", ".."):
+        raise SiambenchError(f"--name {label!r} cannot be a folder name")
+    folder = Path(results_dir).expanduser() / spec_ds.name / label
+    folder.mkdir(parents=True, exist_ok=True)
+    deterministic = bool(getattr(parent_tracker, "deterministic", True))
+    header = {
+        "tracker": spec.name.lower(), "label": label,
+        "params_set": _param_set_name(spec, resolved), "params": resolved,
+        "model_config": spec.model_config, "config_hash": chash,
+        "weights": {"source": weights_source, "checksum": weights_checksum,
+                    "random": random_weights},
+        "weights_checksum": weights_checksum, "deterministic": deterministic,
+        "dataset": {"name": spec_ds.name, "root": None if data.root is None
+                    else str(Path(data.root).resolve()), "protocol": spec_ds.protocol,
+                    "origin": spec_ds.origin, "layout": layout},
+        "repetitions": repetitions if repetitions is not None else protocol.repetitions,
+        "seed": int(seed),
+    }
+    session_id = uuid.uuid4().hex
+    summary = RunSummary(folder=folder, dataset=spec_ds.name, root=data.root, label=label,
+                         config_hash=chash, weights_checksum=weights_checksum,
+                         selected=mine, warnings=warnings, random_weights=random_weights)
+
+    def session(ended: str | None) -> dict[str, Any]:
+        return session_record(session_id, device=device, workers=workers, shard=shard_,
+                              started=started, ended=ended, selection=mine)
+
+    with folder_lock(folder):
+        todo = _prepare(folder, header, mine, force, echo, summary, layout)
+        update_manifest(folder, header, session(None), selection)
+
+    context = JobContext(dataset=spec_ds.name, root=data.root, protocol=spec_ds.protocol,
+                         origin=spec_ds.origin, repetitions=repetitions, folder=folder,
+                         layout=layout, seed=int(seed), label=label, video_dir=video_dir)
+    in_flight: set[str] = set()
+
+    def record(name: str, status: dict[str, Any]) -> None:
+        status = {**status, "sequence": name, "config_hash": chash,
+                  "weights_checksum": weights_checksum, "device": device}
+        with folder_lock(folder):
+            write_status(folder, name, status)
+            in_flight.discard(name)
+            update_manifest(folder, header, session(None), selection,
+                            in_flight=frozenset(in_flight))
+        if status["status"] == "done":
+            summary.done.append(name)
+            summary.frames += int(status.get("tracked_frames", 0))
+            summary.tracker_seconds += float(status.get("seconds", 0.0))
+        else:
+            summary.failed[name] = str(status.get("error", "unknown error"))
+            echo(f"failed: {name}: {summary.failed[name]}")
+
+    est_reps = 1 if layout == "ope" or deterministic else \
+        (repetitions if repetitions is not None else protocol.repetitions)
+    shares = {name: len(data[name]) * est_reps for name in todo}
+    bars = RunProgress(sum(shares.values()), min(workers, max(1, len(todo))), label=label,
+                       disable=not progress)
+    bars.expect(len(todo))
+    try:
+        if workers == 1 or len(todo) <= 1:
+            _run_inline(todo, data, spec, parent_tracker, context, bars, shares, record,
+                        in_flight)
+        else:
+            _run_pool(todo, spec, context, workers, bars, shares, record, in_flight, summary,
+                      echo)
+    finally:
+        bars.close()
+        summary.not_run = [name for name in todo if name not in summary.done
+                           and name not in summary.failed]
+        summary.wall_seconds = time.monotonic() - started_wall
+        with folder_lock(folder):
+            update_manifest(folder, header, session(now_iso()), selection)
+    return summary
+
+
+def _prepare(folder: Path, header: Mapping[str, Any], mine: list[str], force: bool,
+             echo: Callable[[str], None], summary: RunSummary, layout: str) -> list[str]:
+    """Check the folder's configuration and return the sequences to run (under the lock)."""
+    from siambench.run.workers import remove_sequence_results
+
+    chash, weights = header["config_hash"], header["weights_checksum"]
+    previous = read_manifest(folder)
+    statuses = read_statuses(folder)
+    other = {name: s for name, s in statuses.items()
+             if s.get("config_hash") != chash or s.get("weights_checksum") != weights}
+    header_differs = previous is not None and (previous.get("config_hash") != chash
+                                               or previous.get("weights_checksum") != weights)
+    if (other or header_differs) and not force:
+        differences = describe_differences(previous, header) if previous else \
+            [f"config hash {next(iter(other.values())).get('config_hash')} -> {chash}"]
+        raise SiambenchError(
+            f"{folder} holds results of another configuration "
+            f"({len(other)} sequence(s)):\n  " + "\n  ".join(differences) +
+            "\nResults of different configurations are never mixed in one folder. Use "
+            "--name LABEL to write this configuration to another folder, or --force to "
+            "delete those results and rerun")
+    if force:
+        for name, status in other.items():
+            for rel in status.get("files", {}) or {}:
+                (folder / rel).unlink(missing_ok=True)
+            remove_sequence_results(folder, layout, name)
+            remove_status(folder, name)
+        if other:
+            echo(f"--force: deleted the results of {len(other)} sequence(s) made with another "
+                 "configuration")
+    todo = []
+    for name in mine:
+        status = statuses.get(name)
+        if not force and status is not None and verify_complete(folder, status, chash, weights):
+            summary.skipped.append(name)
+            continue
+        remove_status(folder, name)
+        todo.append(name)
+    return todo
+
+
+def _run_inline(todo: list[str], data: Dataset, spec: TrackerSpec, tracker: Tracker | None,
+                context: JobContext, bars: RunProgress, shares: dict[str, int],
+                record: Callable[[str, dict[str, Any]], None], in_flight: set[str]) -> None:
+    for name in todo:
+        sequence = data[name]
+        in_flight.add(name)
+        bars.start(0, name, shares[name], len(sequence))
+
+        def make(sequence=sequence) -> Tracker:
+            return tracker if tracker is not None else build_tracker(spec, sequence,
+                                                                     context.origin)
+
+        status = run_job(make, sequence, context,
+                         lambda count, name=name: bars.advance(0, name, count))
+        bars.finish(0, name, status)
+        record(name, status)
+
+
+def _run_pool(todo: list[str], spec: TrackerSpec, context: JobContext, workers: int,
+              bars: RunProgress, shares: dict[str, int],
+              record: Callable[[str, dict[str, Any]], None], in_flight: set[str],
+              summary: RunSummary, echo: Callable[[str], None]) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    count = min(workers, len(todo))
+    threads = max(1, available_cpus() // count)
+    tasks = ctx.Queue()
+    events = ctx.Queue()
+    for name in todo:
+        tasks.put(name)
+    for _ in range(count):
+        tasks.put(None)
+    processes = [ctx.Process(target=worker_main, args=(i, spec, context, threads, tasks, events),
+                             name=f"siambench-worker-{i + 1}", daemon=True)
+                 for i in range(count)]
+    for process in processes:
+        process.start()
+    holding: dict[int, str] = {}
+    finished: set[str] = set()
+    fatal: list[str] = []
+    try:
+        while len(finished) < len(todo):
+            try:
+                kind, worker, name, payload = events.get(timeout=0.5)
+            except queue_module.Empty:
+                for index, process in enumerate(processes):
+                    if not process.is_alive() and index in holding:
+                        lost = holding.pop(index)
+                        status = {"status": "failed", "frames": 0, "finished": now_iso(),
+                                  "error": f"worker process {index + 1} died (exit code "
+                                           f"{process.exitcode}) while tracking it"}
+                        bars.finish(index, lost, status)
+                        finished.add(lost)
+                        record(lost, status)
+                if not any(process.is_alive() for process in processes):
+                    if fatal:
+                        raise SiambenchError("the worker processes could not start: "
+                                             + "; ".join(dict.fromkeys(fatal)))
+                    break
+                continue
+            if kind == "start":
+                holding[worker] = name
+                in_flight.add(name)
+                bars.start(worker, name, shares[name], int(payload))
+            elif kind == "progress":
+                bars.advance(worker, name, int(payload))
+            elif kind == "done":
+                holding.pop(worker, None)
+                finished.add(name)
+                bars.finish(worker, name, payload)
+                record(name, payload)
+            elif kind == "fatal":
+                fatal.append(str(payload))
+                echo(f"warning: worker {worker + 1} could not start: {payload}")
+        for process in processes:
+            process.join(timeout=10)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+        tasks.close()
+        events.close()
+        tasks.cancel_join_thread()
+        events.cancel_join_thread()
+
+
+def headline_scores(summary: RunSummary) -> tuple[str | None, str | None]:
+    """(terminal table of the tracker's scores, note) from
+    :func:`siambench.report.build.build_report` on this tracker's folder only; the note says
+    why there are no scores (e.g. GOT-10k test's withheld ground truth)."""
+    from siambench.report.build import build_report
+
+    with tempfile.TemporaryDirectory(prefix="siambench-run-report-") as out:
+        try:
+            report = build_report(summary.dataset, root=summary.root,
+                                  results_dir=summary.folder.parent, compare=[summary.label],
+                                  out=Path(out))
+        except SiambenchError as error:
+            return None, f"no scores: {error}"
+        return report.terminal_table(), None

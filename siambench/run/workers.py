@@ -1,0 +1,348 @@
+"""Tracking one sequence and writing its results; the worker processes of ``siambench run``.
+
+A *job* is one sequence: the tracker runs under the dataset's protocol
+(:func:`siambench.protocols.engine.run_sequence`), the runs are written in the protocol's
+official layout (:mod:`siambench.results.write`), and a status dict is returned (``done`` with
+the SHA-256 of every file written, or ``failed`` with the error). The caller records it
+(:func:`siambench.run.manifest.write_status`) only after the files are in place, so a kill
+during a job leaves that sequence without a status: it is redone on resume.
+
+Workers are ``spawn``-context processes (safe on every OS): each loads the dataset (lazily, by
+name and root), builds the tracker once, limits torch's and OpenCV's threads to
+``cpus // workers``, then takes sequence names from a shared queue until it reads ``None``
+(dynamic distribution) and reports progress and results on an event queue. Workers ignore
+SIGINT (the parent handles Ctrl-C and terminates them) and stop when the parent process dies.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import multiprocessing
+import os
+import platform
+import random
+import signal
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from siambench.datasets.base import Sequence
+from siambench.errors import SiambenchError
+from siambench.results.types import Run
+from siambench.run.manifest import file_sha256, now_iso
+from siambench.trackers.base import Tracker, TrackOutput
+
+__all__ = ["CountingTracker", "JobContext", "TrackerSpec", "available_cpus", "build_tracker",
+           "layout_of", "limit_threads", "remove_sequence_results", "run_job",
+           "seed_sequence", "worker_main"]
+
+_PROGRESS_INTERVAL_S = 0.1
+_PARENT_CHECK_S = 1.0
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """How to build the tracker (picklable, sent to worker processes): the arguments of
+    :func:`siambench.trackers.create_tracker`."""
+
+    name: str
+    weights: str | None = None
+    params: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    model_config: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """Everything a worker needs besides the tracker spec (picklable)."""
+
+    dataset: str
+    root: Path | None
+    protocol: str
+    origin: int
+    repetitions: int | None
+    folder: Path
+    layout: str
+    seed: int
+    label: str
+    video_dir: Path | None = None
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (the affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def limit_threads(threads: int) -> None:
+    """Give torch (when it is imported) and OpenCV ``threads`` threads each."""
+    import sys
+
+    import cv2
+
+    cv2.setNumThreads(int(threads))
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(int(threads))
+
+
+def layout_of(protocol: Any) -> str:
+    """The result layout of a protocol: ``vot`` (supervised), ``got10k`` (its convention) or
+    ``ope`` (every other one-pass protocol)."""
+    if protocol.kind == "supervised":
+        return "vot"
+    return "got10k" if protocol.get("convention") == "got10k" else "ope"
+
+
+def _shifted_groundtruth(sequence: Sequence, origin: int) -> np.ndarray:
+    """The ground truth in 0-based array coordinates as ``x, y, w, h`` (polygons by the
+    ``area`` rule, as the engine initialises on them)."""
+    from siambench.boxes import polygon_to_rect
+
+    gt = np.array(sequence.groundtruth, dtype=np.float64, copy=True)
+    if gt.shape[1] == 8:
+        gt = gt - origin
+        return np.array([polygon_to_rect(row, rule="area") if np.all(np.isfinite(row))
+                         else np.full(4, np.nan) for row in gt]).reshape(-1, 4)
+    gt[:, :2] -= origin
+    return gt
+
+
+def build_tracker(spec: TrackerSpec, sequence: Sequence | None = None,
+                  origin: int = 0) -> Tracker:
+    """Create the tracker of ``spec``; ``oracle`` is built per sequence from its ground truth
+    (shifted to 0-based coordinates by ``origin``)."""
+    from siambench.trackers import create_tracker
+
+    if spec.name.lower() == "oracle":
+        if sequence is None:
+            raise SiambenchError("the oracle tracker is built per sequence")
+        return create_tracker("oracle", groundtruth=_shifted_groundtruth(sequence, origin))
+    kwargs: dict[str, Any] = dict(spec.overrides)
+    if spec.model_config:
+        kwargs["model_config"] = dict(spec.model_config)
+    if spec.weights is not None:
+        kwargs["weights"] = spec.weights
+    if spec.params is not None:
+        kwargs["params"] = spec.params
+    if spec.name.lower() in ("siamrpn", "siamfc"):
+        kwargs["seed"] = spec.seed
+    if spec.device != "cpu":
+        kwargs["device"] = spec.device
+    return create_tracker(spec.name, **kwargs)
+
+
+class CountingTracker(Tracker):
+    """Wraps a tracker and calls ``tick(n)`` with the number of ``init``/``update`` calls since
+    the last tick, at most every 0.1 s (and on :meth:`flush`): frame-level progress without
+    a hook in the protocol runners."""
+
+    def __init__(self, inner: Tracker, tick: Callable[[int], None]) -> None:
+        self.inner = inner
+        self.name = getattr(inner, "name", type(inner).__name__)
+        self.deterministic = bool(getattr(inner, "deterministic", False))
+        self._tick = tick
+        self._count = 0
+        self._last = time.monotonic()
+
+    def _step(self) -> None:
+        self._count += 1
+        now = time.monotonic()
+        if now - self._last >= _PROGRESS_INTERVAL_S:
+            self.flush()
+            self._last = now
+
+    def flush(self) -> None:
+        """Report the calls not reported yet."""
+        if self._count:
+            count, self._count = self._count, 0
+            self._tick(count)
+
+    def init(self, frame: np.ndarray, box: np.ndarray) -> None:
+        self.inner.init(frame, box)
+        self._step()
+
+    def update(self, frame: np.ndarray) -> TrackOutput:
+        output = self.inner.update(frame)
+        self._step()
+        return output
+
+
+def seed_sequence(seed: int, sequence: str) -> int:
+    """Seed Python's, NumPy's and (when imported) torch's global RNGs from ``seed`` and the
+    sequence name, so a stochastic tracker's results do not depend on which worker ran which
+    sequence in which order. Returns the derived seed."""
+    import sys
+
+    derived = int.from_bytes(hashlib.sha256(f"{seed}:{sequence}".encode()).digest()[:4], "big")
+    random.seed(derived)
+    np.random.seed(derived)
+    if "torch" in sys.modules:
+        import torch
+
+        torch.manual_seed(derived)
+    return derived
+
+
+def remove_sequence_results(folder: Path, layout: str, sequence: str) -> list[Path]:
+    """Delete a sequence's result files in ``layout`` (before it is rewritten, so a rerun with
+    fewer repetitions leaves no stale ``_NNN`` file); returns the files removed."""
+    folder = Path(folder)
+    name = glob.escape(sequence)
+    if layout == "ope":
+        candidates = [folder / f"{sequence}.txt", folder / f"{sequence}_time.txt"]
+    elif layout == "vot":
+        candidates = list((folder / "baseline" / sequence).glob(f"{name}_*"))
+    else:
+        candidates = list((folder / sequence).glob(f"{name}_*"))
+    removed = []
+    for path in candidates:
+        if path.is_file():
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _write_runs(folder: Path, layout: str, sequence: str, runs: list[Run]) -> list[Path]:
+    from siambench.results.write import write_got10k, write_ope, write_vot
+
+    if layout == "ope":
+        if len(runs) != 1:
+            raise SiambenchError(f"{sequence}: the one-pass layout holds one run, got {len(runs)}")
+        write_ope(folder, sequence, runs[0].boxes, runs[0].times)
+        paths = [folder / f"{sequence}.txt"]
+        if runs[0].times is not None:
+            paths.append(folder / f"{sequence}_time.txt")
+        return paths
+    if layout == "vot":
+        paths = []
+        for repetition, run in enumerate(runs, start=1):
+            path = write_vot(folder, sequence, run, repetition)
+            paths.append(path)
+            if run.times is not None:
+                paths.append(path.with_name(f"{path.stem}_time.value"))
+        return paths
+    seq_dir = write_got10k(folder, sequence, runs)
+    return sorted(p for p in seq_dir.glob(f"{glob.escape(sequence)}_*") if p.is_file())
+
+
+def run_job(make_tracker: Callable[[], Tracker], sequence: Sequence, context: JobContext,
+            tick: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Track one sequence with the tracker ``make_tracker()`` returns, write its results and
+    return its status (``done``/``failed``).
+
+    Never raises for an error of the tracker, the data or the writers (``Exception``); the
+    status then holds ``error`` and ``traceback``. Times in the status are the tracker's
+    (``init``/``update`` only, decode excluded).
+    """
+    from siambench.protocols import load_protocol
+    from siambench.protocols.engine import run_sequence
+
+    started = time.time()
+    status: dict[str, Any] = {"sequence": sequence.name, "host": platform.node(),
+                              "started": now_iso()}
+    counting: CountingTracker | None = None
+    try:
+        counting = CountingTracker(make_tracker(), tick or (lambda n: None))
+        seed_sequence(context.seed, sequence.name)
+        protocol = load_protocol(context.protocol)
+        runs = run_sequence(counting, sequence, protocol, origin=context.origin,
+                            repetitions=context.repetitions)
+        counting.flush()
+        remove_sequence_results(context.folder, context.layout, sequence.name)
+        paths = _write_runs(context.folder, context.layout, sequence.name, list(runs))
+        times = np.concatenate([np.asarray(r.times, dtype=np.float64).reshape(-1)
+                                for r in runs if r.times is not None] or [np.zeros(0)])
+        finite = times[np.isfinite(times)]
+        seconds = float(finite.sum())
+        status.update({
+            "status": "done", "frames": len(sequence), "repetitions": len(runs),
+            "tracked_frames": len(finite), "seconds": seconds,
+            "fps": float(len(finite) / seconds) if seconds > 0 else None,
+            "files": {p.relative_to(context.folder).as_posix(): file_sha256(p) for p in paths},
+        })
+        if context.video_dir is not None:
+            status["video"] = _save_video(context, sequence, runs[0])
+    except Exception as error:  # noqa: BLE001 - one sequence's failure must not stop the run
+        if counting is not None:
+            counting.flush()
+        status.update({"status": "failed", "frames": len(sequence),
+                       "error": f"{type(error).__name__}: {error}",
+                       "traceback": traceback.format_exc(limit=8)})
+    status["wall_seconds"] = time.time() - started
+    status["finished"] = now_iso()
+    return status
+
+
+def _save_video(context: JobContext, sequence: Sequence, run: Run) -> str:
+    from siambench.report.video import write_video
+
+    out = Path(context.video_dir) / f"{sequence.name}.mp4"
+    path = write_video(out, sequence.frames(), {context.label: run},
+                       groundtruth=sequence.groundtruth, origin=context.origin)
+    return str(path)
+
+
+def _parent_alive() -> bool:
+    parent = multiprocessing.parent_process()
+    return parent is None or parent.is_alive()
+
+
+def worker_main(index: int, spec: TrackerSpec, context: JobContext, threads: int,
+                tasks: Any, events: Any) -> None:
+    """Body of worker process ``index``: take sequence names from ``tasks`` until ``None`` and
+    put ``("start", index, name, frames)``, ``("progress", index, name, n)`` and
+    ``("done", index, name, status)`` on ``events`` (``("fatal", index, None, message)`` when
+    the worker cannot start)."""
+    import queue as queue_module
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        from siambench.datasets import load_dataset
+
+        dataset = load_dataset(context.dataset, context.root)
+        tracker = None if spec.name.lower() == "oracle" else build_tracker(spec)
+        limit_threads(threads)
+    except Exception as error:  # noqa: BLE001 - reported to the parent
+        events.put(("fatal", index, None, f"{type(error).__name__}: {error}"))
+        return
+    last_check = time.monotonic()
+
+    while True:
+        try:
+            name = tasks.get(timeout=_PARENT_CHECK_S)
+        except queue_module.Empty:
+            if not _parent_alive():
+                return
+            continue
+        if name is None:
+            return
+        sequence = dataset[name]
+        events.put(("start", index, name, len(sequence)))
+
+        def tick(count: int, name: str = name) -> None:
+            nonlocal last_check
+            events.put(("progress", index, name, count))
+            now = time.monotonic()
+            if now - last_check >= _PARENT_CHECK_S:
+                last_check = now
+                if not _parent_alive():
+                    raise SystemExit(1)  # the parent was killed: stop, write nothing more
+
+        def make(sequence: Sequence = sequence) -> Tracker:
+            if tracker is not None:
+                return tracker
+            return build_tracker(spec, sequence, context.origin)
+
+        status = run_job(make, sequence, context, tick)
+        events.put(("done", index, name, status))
