@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,19 @@ from siambench.metrics.ope import (
 
 got10k_metrics = pytest.importorskip("got10k.utils.metrics")
 from got10k.experiments.otb import ExperimentOTB
+
+_SCORE_TRACKERS = ope_module._score_trackers
+
+
+@pytest.fixture(autouse=True, params=["numpy", "numba"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test of this file runs on both backends (the numba one is skipped without numba)."""
+    if request.param == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setattr(ope_module, "_score_trackers",
+                        lambda collected, gts, times, conv, workers, _backend:
+                        _SCORE_TRACKERS(collected, gts, times, conv, workers, request.param))
+    return request.param
 
 
 def _got10k_experiment() -> ExperimentOTB:
@@ -474,3 +489,105 @@ def test_invalid_rows_whatever_the_memory_layout() -> None:
     expected = [False, True, True, True, True, False]
     for layout in (gt, np.asfortranarray(gt), np.repeat(gt, 2, axis=1)[:, ::2]):
         np.testing.assert_array_equal(ope_module._invalid_rows(layout), expected)
+
+
+# ------------------------------------------------------------------------------------------
+# the numba backend: bit for bit the numpy path, lazy import
+# ------------------------------------------------------------------------------------------
+
+def _backend_reports(results: dict, gts: dict, times: dict | None, conv: object) -> tuple:
+    """The numpy backend, the numba one on one thread and on three."""
+    pytest.importorskip("numba")
+    return tuple(ope_module._report(ope_module._score_trackers_numpy(*_prepared(results, gts), times, conv, 1),
+                                    None) if b == "numpy" else
+                 ope_module._report(ope_module._score_trackers_numba(*_prepared(results, gts), times, conv, w,
+                                                                     ope_module._load_kernel()), None)
+                 for b, w in (("numpy", 1), ("numba", 1), ("numba", 3)))
+
+
+def _prepared(results: dict, gts: dict) -> tuple[dict, dict]:
+    checked = {seq: ope_module._check_gt(seq, gt) for seq, gt in gts.items()}
+    return {t: ope_module._collect_runs(t, by_seq, checked) for t, by_seq in results.items()}, checked
+
+
+def _assert_same_reports(reports: tuple) -> None:
+    reference, *others = reports
+    for other in others:
+        for tracker, curves in reference.curves.items():
+            for name, curve in curves.items():
+                np.testing.assert_array_equal(other.curves[tracker][name], curve)
+            for seq, record in reference.scores(tracker).items():
+                mine = other.scores(tracker)[seq]
+                assert mine.frames == record.frames and mine.runs == record.runs
+                for name in ("success_curve", "precision_curve", "norm_precision_curve"):
+                    np.testing.assert_array_equal(getattr(mine, name), getattr(record, name),
+                                                  err_msg=f"{tracker} {seq} {name}")
+        pd_testing.assert_frame_equal(other.sequences.drop(columns="fps"),
+                                      reference.sequences.drop(columns="fps"), check_exact=True)
+
+
+@pytest.mark.parametrize("convention", [*CONVENTIONS, "miss", "pysot-none", "inclusive-pysot"])
+def test_numba_equals_numpy_bit_for_bit(convention: str) -> None:
+    conv = {"miss": with_convention("otb", invalid_gt="miss"),
+            "pysot-none": with_convention("pysot", invalid_gt="none"),
+            "inclusive-pysot": with_convention("pysot", inclusive_last=True, invalid_gt="exclude")
+            }.get(convention, CONVENTIONS.get(convention))
+    rng = np.random.default_rng(23)
+    gts, results = {}, {"a": {}, "b": {}, "c": {}}
+    for i, (kind, n) in enumerate([("grid", 400), ("int", 60), ("float", 1), ("float", 2), ("grid", 5),
+                                   ("int", 250), ("float", 900), ("float", 0)]):
+        gt, pred = _tricky_data(rng, kind, n) if n else (np.zeros((0, 4)), np.zeros((0, 4)))
+        gts[f"s{i}"] = gt
+        results["a"][f"s{i}"] = pred
+        results["b"][f"s{i}"] = [pred, gt.copy()]
+        other = _tricky_data(rng, kind, n)[1] if n else pred
+        results["c"][f"s{i}"] = np.asfortranarray(other)          # not C-contiguous: copied
+    results["b"]["s6"][1][:, 0] = np.inf                          # infinite boxes
+    results["a"]["s1"] = np.nan_to_num(results["a"]["s1"]).astype(np.int64)   # integers: converted
+    frozen = results["a"]["s6"].copy()
+    frozen.flags.writeable = False                                # read-only input is fine
+    results["a"]["s6"] = frozen
+    gts["s5"] = gts["s5"][::-1].copy()[::-1]                      # a reversed (negative-stride) view
+    _assert_same_reports(_backend_reports(results, gts, None, conv))
+
+
+def test_numba_speeds_equal_got10k_mean_exactly() -> None:
+    rng = np.random.default_rng(3)
+    lengths = [1, 3, 7, 8, 9, 100, 127, 128, 129, 136, 255, 256, 257, 600, 1000, 5000, 77_777]
+    gts = {f"s{n}": np.tile([[1.0, 2.0, 10.0, 10.0]], (n, 1)) for n in lengths}
+    results = {"t": dict(gts), "u": dict(gts)}
+    times = {"t": {f"s{n}": rng.uniform(0.001, 0.05, n) for n in lengths},
+             "u": {f"s{n}": rng.uniform(-0.01, 0.05, n) for n in lengths}}
+    for n in lengths[:6]:
+        times["u"][f"s{n}"][::3] = np.nan
+    times["u"]["s1"] = [np.zeros(1)]                              # no positive time: NaN
+    times["t"]["s3"] = times["t"]["s7"] = None                    # no times: NaN
+    for report in _backend_reports(results, gts, times, CONVENTIONS["got10k"])[1:]:
+        fps = report.sequences.set_index(["tracker", "sequence"]).fps
+        for tracker, by_seq in times.items():
+            for seq, t in by_seq.items():
+                t = None if t is None else np.concatenate([t]).ravel() if isinstance(t, list) else t
+                expected = (np.mean(1.0 / t[t > 0]) if t is not None and (t > 0).any() else np.nan)
+                assert fps[(tracker, seq)] == expected or (np.isnan(expected) and np.isnan(fps[(tracker, seq)]))
+
+
+def test_backend_choice_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ope_module, "_score_trackers", _SCORE_TRACKERS)   # undo the fixture
+    gt = np.tile([[1.0, 2.0, 10.0, 10.0]], (5, 1))
+    with pytest.raises(ScoringError, match="backend: expected 'auto', 'numba' or 'numpy', got 'gpu'"):
+        score_ope({"t": {"s": gt}}, {"s": gt}, backend="gpu")
+    monkeypatch.setattr(ope_module, "_load_kernel", lambda: None)           # numba missing
+    with pytest.raises(ScoringError, match="numba cannot be imported"):
+        ope_sequence_score(gt + 1, gt, backend="numba")
+    monkeypatch.setattr(ope_module, "_KERNEL_MODULE", "siambench.metrics._absent")
+    monkeypatch.setattr(ope_module, "_KERNEL_MIN_FRAMES", 0)
+    curve = ope_sequence_score(gt + [1, 1, 0, 0], gt).precision_curve   # auto falls back to numpy
+    assert curve[1] == 0.2 and curve[2] == 1.0                    # errors sqrt(2), frame 0 exact
+
+
+def test_import_is_lazy_and_never_imports_torch_or_numba() -> None:
+    code = ("import sys, numpy as np, siambench.metrics as m\n"
+            "m.score_ope({'t': {'s': np.ones((3, 4))}}, {'s': np.ones((3, 4))})\n"
+            "print(sorted(k for k in ('numba', 'torch') if k in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"     # small work below the threshold: numpy, numba never imported

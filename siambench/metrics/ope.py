@@ -43,18 +43,25 @@ then adds ``1 / (21 N)`` per sequence and the official SiamFC-3s OTB-100 release
 (the 0.771 needs the OTB rule that Board's and Twinnings' ``0,0,0,0`` GT rows count as precision
 hits: without it 0.7705 rounds to 0.770).
 
-Speed: the runs of every tracker are concatenated and scored in chunks of ``_CHUNK`` frames that
-stay in a core's L2 cache, with preallocated buffers and in-place numpy operations: IoU, centre
-errors and exact per-frame threshold counts (about 60 array passes per frame, no temporaries),
-then one ``np.bincount`` per curve family and chunk. Ground-truth columns are computed once per
-call and shared by all trackers. ``benchmarks/scoring.py`` compares with got10k's per-sequence
-loop (about 7x on 2 vCPUs; see its docstring). Threads are optional (``workers``): numpy releases
-the GIL only inside each ~10 us array pass, which is too short to overlap well, so one thread is the
-default.
+Speed: two backends with identical curves (bit for bit; ``backend=`` of :func:`score_ope`).
+``"numba"`` (:mod:`siambench.metrics._ope_kernel`, imported at the first call that uses it, never by
+``import siambench.metrics``): one compiled pass per run computes IoU and errors and counts them
+straight into the histograms, on one thread per CPU (up to 4) for large work. ``"numpy"``: the runs
+of every tracker are concatenated and scored in chunks of ``_CHUNK`` frames that stay in a core's L2
+cache, with preallocated buffers and in-place numpy operations (about 60 array passes per frame),
+then one ``np.bincount`` per curve family and chunk; ground-truth columns are computed once per
+call and shared by all trackers. ``"auto"`` (default) takes numba when it is importable and the work
+has at least ``_KERNEL_MIN_FRAMES`` frames (or the kernel is already loaded): below that, importing
+numba (~0.3 s) and loading the cached kernel cost more than numpy's ~30 ns per frame.
+``benchmarks/scoring.py`` compares with got10k's per-sequence loop.
 """
 
 from __future__ import annotations
 
+import importlib
+import itertools
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -573,18 +580,23 @@ def _sequence_fps(names: list[str], times: Mapping[str, Any], buffers: _Buffers)
     return fps
 
 
-def _tracker_block(runs: _Runs, lay: _Layout | None, hists: tuple[np.ndarray, np.ndarray, np.ndarray],
+def _run_curves(hists: tuple[np.ndarray, np.ndarray, np.ndarray], frames: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Success, precision and normalised precision curves of each run from its histograms."""
+    hist_s, hist_p, hist_n = hists
+    return (success_from_histogram(hist_s, frames), precision_from_histogram(hist_p, frames),
+            precision_from_histogram(hist_n, frames))
+
+
+def _tracker_block(runs: _Runs, frames: np.ndarray | None, curves: tuple[np.ndarray, np.ndarray, np.ndarray],
                    fps: np.ndarray) -> _Block:
-    """Per-sequence curves of one tracker from its per-run histograms."""
+    """Per-sequence curves of one tracker from its per-run curves (:func:`_run_curves`) and scored
+    frames per run (``frames`` None: the tracker has no runs)."""
     n_seq = len(runs.names)
-    if lay is None:
+    if frames is None:
         empty = np.zeros((0, 0))
         return _Block([], empty, empty, empty, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-    hist_s, hist_p, hist_n = hists
-    frames = lay.frames
-    succ = success_from_histogram(hist_s, frames)
-    prec = precision_from_histogram(hist_p, frames)
-    norm = precision_from_histogram(hist_n, frames)
+    succ, prec, norm = curves
     per_seq = np.asarray(runs.runs_per_seq, dtype=np.int64)
     if len(runs.preds) != n_seq:  # mean over the runs of each sequence
         first = np.cumsum(per_seq) - per_seq
@@ -596,10 +608,10 @@ def _tracker_block(runs: _Runs, lay: _Layout | None, hists: tuple[np.ndarray, np
 _CHUNKS_PER_TASK = 8   # a thread-pool task scores up to 8 chunks of one tracker
 
 
-def _score_trackers(collected: Mapping[str, _Runs], gts: Mapping[str, np.ndarray],
-                    times: Mapping[str, Mapping[str, Any]] | None, conv: OPEConvention,
-                    workers: int) -> dict[str, _Block]:
-    """Blocks of every tracker; the chunks (and speeds) of all trackers run on ``workers`` threads.
+def _score_trackers_numpy(collected: Mapping[str, _Runs], gts: Mapping[str, np.ndarray],
+                          times: Mapping[str, Mapping[str, Any]] | None, conv: OPEConvention,
+                          workers: int) -> dict[str, _Block]:
+    """numpy backend: blocks of every tracker; the chunks (and speeds) of all trackers run on ``workers`` threads.
 
     numpy releases the GIL inside its loops, so threads can score chunks side by side; each thread
     reuses one set of chunk buffers. Histograms are integer sums, so results do not depend on the
@@ -649,9 +661,168 @@ def _score_trackers(collected: Mapping[str, _Runs], gts: Mapping[str, np.ndarray
         r0, *parts = value
         for total, part in zip(hists[tracker], parts):
             total[r0: r0 + len(part)] += part
-    return {tracker: _tracker_block(runs, layouts.get(runs.run_seqs), hists[tracker],
+    return {tracker: _tracker_block(runs, layouts[runs.run_seqs].frames if runs.run_seqs else None,
+                                    _run_curves(hists[tracker], layouts[runs.run_seqs].frames)
+                                    if runs.run_seqs else (),
                                     fps.get(tracker, np.full(len(runs.names), np.nan)))
             for tracker, runs in collected.items()}
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _addresses(arrays: list[np.ndarray], keep: list[np.ndarray], kernel: Any) -> np.ndarray:
+    """Data addresses of float64 arrays for the kernels (C-contiguous, aligned, native float64); an
+    array that is not gets a contiguous copy, appended to ``keep`` so that it outlives the kernel
+    call. The callers keep ``arrays`` alive too.
+
+    Addresses come from the public ``__array_interface__`` (~0.8 us per array; numba's own
+    list unboxing costs ~6 us).
+    """
+    objects = []
+    for array in arrays:
+        flags = array.flags
+        if not (flags.c_contiguous and flags.aligned and array.dtype == _FLOAT64):
+            array = np.array(array, dtype=np.float64, order="C")
+            keep.append(array)
+        objects.append(array)
+    return np.fromiter((array.__array_interface__["data"][0] for array in objects),
+                       dtype=np.intp, count=len(objects))
+
+
+def _score_trackers_numba(collected: Mapping[str, _Runs], gts: Mapping[str, np.ndarray],
+                          times: Mapping[str, Mapping[str, Any]] | None, conv: OPEConvention,
+                          workers: int | None, kernel: Any) -> dict[str, _Block]:
+    """numba backend: every run of every tracker in one kernel call (or ``workers`` calls on
+    threads, each on a contiguous range of runs; None: one per CPU up to ``_MAX_WORKERS`` from
+    100,000 frames on), and the speeds in one call."""
+    seq_index: dict[str, int] = {}
+    gt_list: list[np.ndarray] = []
+    preds: list[np.ndarray] = []
+    run_gt: list[int] = []
+    for runs in collected.values():
+        for seq in runs.names:
+            if seq not in seq_index:
+                seq_index[seq] = len(gt_list)
+                gt_list.append(gts[seq])
+        preds.extend(runs.preds)
+        run_gt.extend(map(seq_index.__getitem__, runs.run_seqs))
+    total = len(preds)
+    hist_s = np.empty((total, _BINS_S), np.int64)
+    hist_p = np.empty((total, _BINS_P), np.int64)
+    hist_n = np.empty((total, _BINS_P), np.int64)
+    frames = np.empty(total, np.int64)
+    keep: list[np.ndarray] = []   # contiguous copies, alive until the kernels are done
+    if total:
+        pred_addr = _addresses(preds, keep, kernel)
+        gt_addr = _addresses(gt_list, keep, kernel)
+        lengths = np.fromiter(map(len, preds), dtype=np.intp, count=total)
+        run_gt_array = np.array(run_gt, dtype=np.intp)
+        rules = (SUCCESS_THRESHOLDS, NORM_PRECISION_THRESHOLDS, conv.first_frame_gt,
+                 kernel.RULES[conv.invalid_gt], conv.inclusive_last, PERFECT_IOU, conv.norm == "pysot")
+
+        def part(lo: int, hi: int) -> None:
+            kernel.ope_histograms(pred_addr[lo:hi], gt_addr, lengths[lo:hi], run_gt_array[lo:hi], *rules,
+                                  hist_s[lo:hi], hist_p[lo:hi], hist_n[lo:hi], frames[lo:hi])
+
+        if workers is None:   # threads pay off from ~100k frames (the kernel is memory-bound)
+            workers = min(os.cpu_count() or 1, _MAX_WORKERS) if int(lengths.sum()) >= 100_000 else 1
+        n_workers = max(1, min(workers, total))
+        if n_workers == 1:
+            part(0, total)
+            fps = _fps_numba(collected, times, kernel)
+        else:   # contiguous ranges of runs on threads (the kernel releases the GIL), speeds meanwhile
+            cuts = np.linspace(0, total, n_workers + 1).astype(np.intp).tolist()
+            with ThreadPoolExecutor(max_workers=n_workers) as pool:
+                futures = [pool.submit(part, lo, hi) for lo, hi in itertools.pairwise(cuts)]
+                fps = _fps_numba(collected, times, kernel)
+                for future in futures:
+                    future.result()
+    else:
+        fps = _fps_numba(collected, times, kernel)
+    curves = _run_curves((hist_s, hist_p, hist_n), frames)   # every run of every tracker at once
+    blocks = {}
+    r0 = 0
+    for tracker, runs in collected.items():
+        rows = slice(r0, r0 + len(runs.preds))
+        r0 = rows.stop
+        blocks[tracker] = _tracker_block(runs, frames[rows] if len(runs.preds) else None,
+                                         tuple(c[rows] for c in curves), fps[tracker])
+    return blocks
+
+
+def _fps_numba(collected: Mapping[str, _Runs], times: Mapping[str, Mapping[str, Any]] | None,
+               kernel: Any) -> dict[str, np.ndarray]:
+    """Per tracker and sequence ``mean(1 / t)`` over positive non-NaN times (NaN without times)."""
+    fps = {tracker: np.full(len(runs.names), np.nan) for tracker, runs in collected.items()}
+    if times is None:
+        return fps
+    arrays: list[np.ndarray] = []
+    where: list[tuple[str, int]] = []
+    for tracker, runs in collected.items():
+        by_seq = times.get(tracker)
+        if by_seq is None:
+            continue
+        for i, name in enumerate(runs.names):
+            value = by_seq.get(name)
+            if not (isinstance(value, np.ndarray) and value.ndim == 1 and value.size):
+                value = _as_times(value)
+            if value is not None:
+                arrays.append(value)
+                where.append((tracker, i))
+    if arrays:
+        keep: list[np.ndarray] = []
+        addresses = _addresses(arrays, keep, kernel)
+        lengths = np.fromiter(map(len, arrays), dtype=np.intp, count=len(arrays))
+        rates = np.empty(len(arrays))
+        kernel.mean_rates(addresses, lengths, rates)
+        for (tracker, i), rate in zip(where, rates.tolist()):
+            fps[tracker][i] = rate
+    return fps
+
+
+Backend = Literal["auto", "numba", "numpy"]
+# below this many frames "auto" scores with numpy unless the kernel is already loaded: importing
+# numba and loading the cached kernel (~0.5 s) costs more than numpy's ~30 ns per frame
+_KERNEL_MIN_FRAMES = 200_000
+_KERNEL_MODULE = "siambench.metrics._ope_kernel"
+_MAX_WORKERS = 4   # default threads of the numba backend (memory bandwidth caps the gain)
+
+
+def _load_kernel() -> Any | None:
+    """The numba kernel module, imported on first use, or None when numba cannot be imported."""
+    try:
+        return importlib.import_module(_KERNEL_MODULE)
+    except ImportError:
+        return None
+
+
+def numba_available() -> bool:
+    """Whether the numba backend can be used (imports numba: ~0.3 s the first time)."""
+    return _load_kernel() is not None
+
+
+def _score_trackers(collected: Mapping[str, _Runs], gts: Mapping[str, np.ndarray],
+                    times: Mapping[str, Mapping[str, Any]] | None, conv: OPEConvention,
+                    workers: int | None, backend: Backend) -> dict[str, _Block]:
+    """Blocks of every tracker with the chosen backend (identical curves either way); ``workers``
+    None: the backend's default (numpy: 1)."""
+    if backend not in ("auto", "numba", "numpy"):
+        raise ScoringError(f"backend: expected 'auto', 'numba' or 'numpy', got {backend!r}")
+    kernel = None
+    if backend == "numba":
+        kernel = _load_kernel()
+        if kernel is None:
+            raise ScoringError("backend='numba' but numba cannot be imported (pip install numba), "
+                               "or use backend='numpy'")
+    elif backend == "auto":
+        kernel = sys.modules.get(_KERNEL_MODULE)
+        if kernel is None and sum(len(p) for runs in collected.values() for p in runs.preds) \
+                >= _KERNEL_MIN_FRAMES:
+            kernel = _load_kernel()
+    if kernel is None:
+        return _score_trackers_numpy(collected, gts, times, conv, 1 if workers is None else workers)
+    return _score_trackers_numba(collected, gts, times, conv, workers, kernel)
 
 
 def _layouts(collected: Iterable[_Runs], gts: Mapping[str, np.ndarray], conv: OPEConvention
@@ -666,16 +837,18 @@ def _layouts(collected: Iterable[_Runs], gts: Mapping[str, np.ndarray], conv: OP
 
 
 def ope_sequence_score(pred: Any, gt: Any, *, times: Any = None,
-                       convention: str | OPEConvention = DEFAULT_CONVENTION) -> OPESequenceScore:
+                       convention: str | OPEConvention = DEFAULT_CONVENTION,
+                       backend: Backend = "auto") -> OPESequenceScore:
     """Score one sequence: ``pred`` is one ``(N, 4)`` run or a list of runs; ``gt`` ``(N, 4)``.
 
-    ``times``: per-frame seconds (array, or one array per run) or None. Inputs are not modified.
+    ``times``: per-frame seconds (array, or one array per run) or None. ``backend``: see
+    :func:`score_ope`. Inputs are not modified.
     """
     conv = resolve_convention(convention)
     gts = {"sequence": _check_gt("sequence", gt)}
     runs = _collect_runs("tracker", {"sequence": pred}, gts)
     block = _score_trackers({"tracker": runs}, gts, None if times is None else {"tracker": {"sequence": times}},
-                            conv, 1)["tracker"]
+                            conv, 1, backend)["tracker"]
     return block.records()["sequence"]
 
 
@@ -767,21 +940,22 @@ def score_ope(results: Mapping[str, Mapping[str, Any]], groundtruth: Mapping[str
               times: Mapping[str, Mapping[str, Any]] | None = None,
               attributes: Mapping[str, Iterable[str]] | None = None,
               convention: str | OPEConvention = DEFAULT_CONVENTION,
-              workers: int | None = None) -> OPEReport:
+              workers: int | None = None, backend: Backend = "auto") -> OPEReport:
     """Score every tracker on every sequence it has results for.
 
     ``results[tracker][sequence]``: one ``(N, 4)`` run, a list of runs or an ``(R, N, 4)`` array, in
     the ground truth's pixel frame. ``groundtruth[sequence]``: ``(N, 4)``. ``times[tracker][sequence]``:
     per-frame seconds, one array or one per run (optional). ``attributes``: see :func:`aggregate_ope`.
-    All frames are scored in one chunked vectorised pass; ``workers`` > 1 spreads the chunks over
-    that many threads (default 1: measured no faster on 2 vCPUs; results do not depend on it).
-    Inputs are never modified.
+    ``backend``: ``"numba"`` (one compiled pass per run, :mod:`siambench.metrics._ope_kernel`),
+    ``"numpy"`` (chunked vectorised passes) or ``"auto"``: numba when it can be imported and the work
+    has at least 200,000 frames or the kernel is already loaded, else numpy. Curves are identical
+    bit for bit. ``workers``: threads (results do not depend on it); default numpy 1, numba one per
+    CPU (up to 4) from 100,000 frames on. Inputs are never modified.
     """
     conv = resolve_convention(convention)
     gts = {seq: _check_gt(seq, gt) for seq, gt in groundtruth.items()}
     collected = {tracker: _collect_runs(tracker, by_seq, gts) for tracker, by_seq in results.items()}
-    return _report(_score_trackers(collected, gts, times, conv, 1 if workers is None else workers),
-                   attributes)
+    return _report(_score_trackers(collected, gts, times, conv, workers, backend), attributes)
 
 
 def with_convention(base: str | OPEConvention, **changes: Any) -> OPEConvention:
