@@ -10,6 +10,7 @@ The counts are exact, so curves equal the broadcast ones (got10k's) bit for bit.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -55,3 +56,21 @@ def precision_from_histogram(hist: np.ndarray, frames: np.ndarray) -> np.ndarray
     cum = np.cumsum(hist, axis=-1)[..., :-1]
     with np.errstate(invalid="ignore", divide="ignore"):
         return cum / frames[..., None]
+
+
+def score_each(results: Mapping[str, Mapping[str, Any]], groundtruth: Mapping[str, Any],
+               score_one: Callable[[str, str, Any], Any]) -> dict[str, dict[str, Any]]:
+    """``score_one(tracker, sequence, runs)`` for every sequence of every tracker, as
+    ``scores[tracker][sequence]``; errors name the tracker and the sequence."""
+    scores: dict[str, dict[str, Any]] = {}
+    for tracker, by_seq in results.items():
+        scores[tracker] = {}
+        for seq, runs in by_seq.items():
+            if seq not in groundtruth:
+                raise ScoringError(f"tracker {tracker!r}: sequence {seq!r} has results but no "
+                                   "ground truth")
+            try:
+                scores[tracker][seq] = score_one(tracker, seq, runs)
+            except ScoringError as error:
+                raise ScoringError(f"tracker {tracker!r}, sequence {seq!r}: {error}") from None
+    return scores

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from siambench.boxes import rect_iou
-from siambench.metrics._core import ScoringError, as_runs
+from siambench.metrics._core import ScoringError, as_runs, score_each
 
 SUCCESS_THRESHOLDS = np.linspace(0.0, 1.0, 101)
 SR50_THRESHOLD = 0.5
@@ -176,18 +176,12 @@ def score_got10k(results: Mapping[str, Mapping[str, Any]], groundtruth: Mapping[
                  skip_first: bool = True) -> GOT10kReport:
     """Score ``results[tracker][sequence]`` (one run or a list of repetitions) against
     ``groundtruth[sequence]``; ``visible``/``image_sizes`` per sequence, ``times[tracker][sequence]``."""
-    scores: dict[str, dict[str, GOT10kSequenceScore]] = {}
-    for tracker, by_seq in results.items():
-        scores[tracker] = {}
-        for seq, runs in by_seq.items():
-            if seq not in groundtruth:
-                raise ScoringError(f"tracker {tracker!r}: sequence {seq!r} has results but no ground truth")
-            try:
-                scores[tracker][seq] = got10k_sequence_score(
-                    runs, groundtruth[seq], visible=None if visible is None else visible.get(seq),
-                    image_size=None if image_sizes is None else image_sizes.get(seq),
-                    times=None if times is None else times.get(tracker, {}).get(seq),
-                    skip_first=skip_first)
-            except ScoringError as error:
-                raise ScoringError(f"tracker {tracker!r}, sequence {seq!r}: {error}") from None
+    def score_one(tracker: str, seq: str, runs: Any) -> GOT10kSequenceScore:
+        return got10k_sequence_score(
+            runs, groundtruth[seq], visible=None if visible is None else visible.get(seq),
+            image_size=None if image_sizes is None else image_sizes.get(seq),
+            times=None if times is None else times.get(tracker, {}).get(seq),
+            skip_first=skip_first)
+
+    scores = score_each(results, groundtruth, score_one)
     return aggregate_got10k(scores)

@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 
 from siambench.boxes import poly_iou, raster_overlap, rect_to_polygon
-from siambench.metrics._core import ScoringError
+from siambench.metrics._core import ScoringError, score_each
 
 # status codes of siambench.results.types (not imported: that package pulls in readers and datasets)
 REGION, SKIPPED, INIT, FAILURE = -1, 0, 1, 2
@@ -460,18 +460,12 @@ def score_vot(results: Mapping[str, Mapping[str, Iterable[Any]]], groundtruth: M
     """
     if eao not in ("vot", "pysot"):
         raise ScoringError(f"eao: expected 'vot' or 'pysot', got {eao!r}")
-    scores: dict[str, dict[str, VOTSequenceScore]] = {}
-    for tracker, by_seq in results.items():
-        scores[tracker] = {}
-        for seq, runs in by_seq.items():
-            if seq not in groundtruth:
-                raise ScoringError(f"tracker {tracker!r}: sequence {seq!r} has results but no ground truth")
-            try:
-                scores[tracker][seq] = vot_sequence_score(
-                    runs, groundtruth[seq],
-                    image_size=None if image_sizes is None else image_sizes.get(seq),
-                    tags=None if tags is None else tags.get(seq), burnin=burnin, overlap=overlap,
-                    eao=eao)
-            except ScoringError as error:
-                raise ScoringError(f"tracker {tracker!r}, sequence {seq!r}: {error}") from None
+    def score_one(tracker: str, seq: str, runs: Any) -> VOTSequenceScore:
+        return vot_sequence_score(
+            runs, groundtruth[seq],
+            image_size=None if image_sizes is None else image_sizes.get(seq),
+            tags=None if tags is None else tags.get(seq), burnin=burnin, overlap=overlap,
+            eao=eao)
+
+    scores = score_each(results, groundtruth, score_one)
     return aggregate_vot(scores, interval=interval, accuracy=accuracy, eao=eao)
