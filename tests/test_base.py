@@ -11,8 +11,8 @@ import pytest
 from siambench.datasets import Dataset, FrameFlags, Sequence, canonical_key, get_spec
 from siambench.datasets.registry import candidate_roots, resolve_root
 from siambench.errors import (
-    DatasetNotFoundError,
     DataFormatError,
+    DatasetNotFoundError,
     FrameReadError,
     SiambenchError,
     UnknownNameError,

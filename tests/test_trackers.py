@@ -14,9 +14,15 @@ import pytest
 import torch
 
 from siambench.errors import SiambenchError, UnknownNameError
-from siambench.trackers import (TrackOutput, as_got10k, create_tracker, list_trackers,
-                                parse_set_options, resolve_params)
-from siambench.trackers import registry
+from siambench.trackers import (
+    TrackOutput,
+    as_got10k,
+    create_tracker,
+    list_trackers,
+    parse_set_options,
+    registry,
+    resolve_params,
+)
 from siambench.trackers.classic import CLASSIC_TRACKERS, opencv_factory
 from siambench.trackers.siamfc import SiamFCTracker, fc_decide, scale_factors
 from siambench.trackers.siamrpn import SiamRPNTracker, cosine_window, rpn_decide

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from siambench.errors import SiambenchError
-from siambench.trackers.base import TrackOutput, Tracker, check_box, check_frame
+from siambench.trackers.base import Tracker, TrackOutput, check_box, check_frame
 
 __all__ = ["CLASSIC_TRACKERS", "ClassicSpec", "OpenCVTracker", "opencv_factory"]
 

@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 from siambench.errors import SiambenchError
-from siambench.trackers.base import TrackOutput, Tracker, check_box, check_frame
-from siambench.trackers.crops import context_size, crop_window, mean_colour
 from siambench.trackers._tensor import channel_order, crops_to_tensor
+from siambench.trackers.base import Tracker, TrackOutput, check_box, check_frame
+from siambench.trackers.crops import context_size, crop_window, mean_colour
 
 __all__ = ["FCDecision", "SiamFCTracker", "fc_decide", "scale_factors", "upsample_responses"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from siambench.errors import SiambenchError
-from siambench.trackers.base import TrackOutput, Tracker, check_box
+from siambench.trackers.base import Tracker, TrackOutput, check_box
 
 __all__ = ["IdentityTracker", "OracleTracker"]
 
