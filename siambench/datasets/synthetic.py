@@ -52,7 +52,7 @@ from siambench.datasets.textio import read_flags
 from siambench.errors import DataFormatError, SiambenchError, UnknownNameError
 from siambench.fileio import atomic_write_bytes
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "1"
 """Bumped whenever the generated files change; a cached set of another version is regenerated."""
 
 TEST_SEED = 0
@@ -85,11 +85,9 @@ class SplitSpec:
 
 SPLITS: dict[str, SplitSpec] = {
     "test": SplitSpec(TEST_SEED, 20, 100, "synthetic"),
-    "train": SplitSpec(TRAIN_SEED, 250, 48, "synthetic-train"),
+    "train": SplitSpec(TRAIN_SEED, 100, 100, "synthetic-train"),
 }
-"""The registry variants: ``test`` (20 x 100 frames) and ``train`` (250 x 48 frames: many short
-sequences, so a network trained on it sees many different targets rather than long stretches of
-few; about 140 MB)."""
+"""The registry variants: ``test`` (20 x 100 frames) and ``train`` (100 x 100 frames)."""
 
 
 @dataclass
