@@ -33,3 +33,17 @@ def _session_cache(factory: pytest.TempPathFactory) -> Path:
     if "cache" not in _CACHE:
         _CACHE["cache"] = factory.mktemp("siambench-cache")
     return _CACHE["cache"]
+
+
+@pytest.fixture
+def trackers_without_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A tracker folder holding the shipped configurations but no bundled weights."""
+    import shutil
+
+    folder = tmp_path / "trackers-without-weights"
+    for config in (REPO / "trackers").glob("*/config.yaml"):
+        target = folder / config.parent.name
+        target.mkdir(parents=True)
+        shutil.copy(config, target / "config.yaml")
+    monkeypatch.setenv("SIAMBENCH_TRACKERS", str(folder))
+    return folder

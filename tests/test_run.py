@@ -184,7 +184,8 @@ def test_a_failing_sequence_is_recorded_listed_and_makes_the_exit_status_non_zer
     assert again.exit_code == 0 and "1 sequences run, 2 already complete" in again.output
 
 
-def test_random_weights_recorded_and_warned_and_config_change_refused(runner, layouts, tmp_path):
+def test_random_weights_recorded_and_warned_and_config_change_refused(runner, layouts, tmp_path,
+                                                                     trackers_without_weights):
     res = tmp_path / "res"
     name = load_dataset("synthetic", layouts["otb"]).names[0]
     base = ["--tracker", "siamrpn", "--root", str(layouts["otb"]), "--results-dir", str(res),

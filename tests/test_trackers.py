@@ -353,7 +353,7 @@ def test_parse_set_options() -> None:
         parse_set_options(["adaptive=3"], reference)
 
 
-def test_create_tracker_overrides_and_errors() -> None:
+def test_create_tracker_overrides_and_errors(trackers_without_weights) -> None:
     tracker = create_tracker("siamrpn", weights="random", model_config={"width_mult": 0.25},
                              params="vot", penalty_k=0.1)
     assert isinstance(tracker, SiamRPNTracker)
@@ -525,3 +525,15 @@ def test_end_to_end_real_sequence(shared_data: Path, name: str, params: str) -> 
         if name == "siamrpn":
             cx = out.box[0] + (out.box[2] - 1) / 2
             assert 0 <= cx <= width and 10 <= out.box[2] <= width
+
+
+@pytest.mark.parametrize("name", ["siamrpn", "siamfc"])
+def test_bundled_weights_load_and_track(name):
+    """The shipped checkpoints (trackers/<name>/model.pt) build a tracker that follows a target."""
+    from siambench.datasets.synthetic import generate_sequence
+
+    sequence = generate_sequence(0, 1, frames=6)
+    tracker = create_tracker(name)
+    tracker.init(sequence.frames[0], sequence.boxes[0])
+    outputs = [tracker.update(frame) for frame in sequence.frames[1:]]
+    assert all(np.isfinite(out.box).all() and out.box[2] > 0 for out in outputs)
