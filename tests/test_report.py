@@ -264,3 +264,25 @@ def test_vot2018_published_results_reproduce_pysot_eao(shared_data, tmp_path):
     eao = {row["tracker"]: float(row["eao"])
            for row in read_csv(tmp_path / "vot2018" / "summary.csv")}
     assert round(eao["NanoTrack"], 3) == 0.311 and round(eao["LightTrack"], 3) == 0.418
+
+
+def test_run_results_load_in_got10k_report_with_the_same_scores(tmp_path, monkeypatch):
+    """got10k's own ExperimentGOT10k reads `siambench run`'s GOT-10k results unchanged."""
+    from got10k.experiments import ExperimentGOT10k
+
+    monkeypatch.chdir(tmp_path)
+    write_benchmark(tmp_path / "GOT" / "val", fmt="got10k", sequences=3, frames=12, seed=4)
+    result = CliRunner().invoke(cli, ["run", "--tracker", "siamfc", "--dataset", "got10k-val",
+                                      "--root", "GOT", "--results-dir", "res", "--quiet"])
+    assert result.exit_code == 0, result.output
+    report = invoke("--dataset", "got10k-val", "--root", "GOT", "--results-dir",
+                    "res/got10k-val", "--out", "reports")
+    assert report.exit_code == 0, report.output
+    ours = read_csv(tmp_path / "reports" / "got10k-val" / "summary.csv")[0]
+    (tmp_path / "gotres").mkdir()
+    (tmp_path / "gotres" / "GOT-10k").symlink_to(tmp_path / "res" / "got10k-val")
+    theirs = ExperimentGOT10k("GOT", subset="val", result_dir="gotres",
+                              report_dir="gotrep").report(["siamfc"])["siamfc"]["overall"]
+    assert float(ours["ao"]) == pytest.approx(theirs["ao"], abs=1e-9)
+    assert float(ours["sr50"]) == pytest.approx(theirs["sr"], abs=1e-9)
+    assert float(ours["fps"]) == pytest.approx(theirs["speed_fps"], rel=1e-9)
