@@ -31,7 +31,7 @@ import numpy as np
 
 from siambench.datasets.base import Dataset, FrameFlags, Sequence
 from siambench.datasets.images import read_image_size
-from siambench.datasets.textio import read_flags, read_number_rows, read_text_lines
+from siambench.datasets.textio import read_flags, read_key_values, read_number_rows, read_text_lines
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
@@ -76,17 +76,7 @@ def load(root: Path, variant: str) -> Dataset:
 def read_meta_info(path: Path) -> dict[str, str]:
     """Parse a GOT-10k ``meta_info.ini``: an optional ``[METAINFO]`` header line, then
     ``key: value`` lines (values kept as strings, split at the first colon)."""
-    values: dict[str, str] = {}
-    for number, line in enumerate(read_text_lines(path), start=1):
-        text = line.strip()
-        if not text or (text.startswith("[") and text.endswith("]")):
-            continue
-        key, sep, value = text.partition(":")
-        if not sep or not key.strip():
-            raise DataFormatError(path, f"{text!r} is not a 'key: value' line", line=number,
-                                  hint="e.g. resolution: (1280, 720)")
-        values[key.strip()] = value.strip()
-    return values
+    return read_key_values(path, ":", example="resolution: (1280, 720)", skip=())
 
 
 def parse_resolution(text: str, path: Path) -> tuple[int, int]:

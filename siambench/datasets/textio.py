@@ -122,6 +122,28 @@ def read_flags(path: Path, length: int | None = None, *, missing_ok: bool = True
     return values, note
 
 
+def read_key_values(path: Path, separator: str, *, example: str,
+                    skip: tuple[str, ...] = ("#",)) -> dict[str, str]:
+    """Parse ``key<separator>value`` lines (split at the first separator, both sides stripped).
+
+    Blank lines, lines starting with one of ``skip`` and ``[section]`` header lines are ignored;
+    any other line without the separator raises :class:`DataFormatError` with its line number.
+    Used for VOT's ``sequence`` files (``=``) and GOT-10k's ``meta_info.ini`` (``:``).
+    """
+    values: dict[str, str] = {}
+    for number, line in enumerate(read_text_lines(path), start=1):
+        text = line.strip()
+        if not text or text.startswith(skip) or (text.startswith("[") and text.endswith("]")):
+            continue
+        key, sep, value = text.partition(separator)
+        if not sep or not key.strip():
+            form = "key: value" if separator == ":" else f"key{separator}value"
+            raise DataFormatError(path, f"{text!r} is not a '{form}' line", line=number,
+                                  hint=f"e.g. {example}")
+        values[key.strip()] = value.strip()
+    return values
+
+
 def _rect_to_polygon(row: list[float]) -> list[float]:
     x, y, w, h = row
     return [x, y, x + w, y, x + w, y + h, x, y + h]

@@ -35,7 +35,7 @@ import numpy as np
 
 from siambench.datasets.base import Dataset, FrameFlags, Sequence
 from siambench.datasets.images import read_image_size
-from siambench.datasets.textio import read_flags, read_number_rows, read_text_lines
+from siambench.datasets.textio import read_flags, read_key_values, read_number_rows, read_text_lines
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
 from siambench.protocols import load_protocol
 
@@ -185,17 +185,7 @@ def _folder_sequence(folder: Path, variant: str, tag_names: tuple[str, ...],
 
 def read_sequence_file(path: Path) -> dict[str, str]:
     """Parse a vot-toolkit ``sequence`` metadata file (``key=value`` lines) into a dict."""
-    values: dict[str, str] = {}
-    for number, line in enumerate(read_text_lines(path), start=1):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        key, sep, value = text.partition("=")
-        if not sep or not key.strip():
-            raise DataFormatError(path, f"{text!r} is not a key=value line", line=number,
-                                  hint="e.g. channels.color=color/%08d.jpg")
-        values[key.strip()] = value.strip()
-    return values
+    return read_key_values(path, "=", example="channels.color=color/%08d.jpg")
 
 
 def _frame_pattern(folder: Path) -> str:
