@@ -591,3 +591,24 @@ def test_import_is_lazy_and_never_imports_torch_or_numba() -> None:
             "print(sorted(k for k in ('numba', 'torch') if k in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"     # small work below the threshold: numpy, numba never imported
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_numba_speeds_equal_numpy_mean_bit_for_bit(backend: str, workers: int) -> None:
+    """The kernel's ``mean(1 / t)`` sums like ``np.mean`` (pairwise), all-positive fast path and
+    filtered path alike, whatever the lengths and the threads."""
+    if backend != "numba":
+        pytest.skip("the numpy backend sums with reduceat (equal to 1e-13)")
+    rng = np.random.default_rng(7)
+    lengths = [1, 7, 8, 9, 127, 128, 129, 255, 600, 1031, 4099]
+    gts = {f"s{n}": np.tile([0.0, 0.0, 10.0, 10.0], (n, 1)) for n in lengths}
+    results = {t: {k: g.copy() for k, g in gts.items()} for t in ("a", "b")}
+    times = {t: {k: rng.uniform(0.001, 0.1, len(g)) for k, g in gts.items()} for t in results}
+    for t in (times["b"]["s600"], times["b"]["s1031"]):
+        t[::5] = 0.0          # not positive: skipped
+        t[1::7] = np.nan      # NaN: skipped
+    report = score_ope(results, gts, times=times, workers=workers, backend="numba")
+    fps = report.sequences.set_index(["tracker", "sequence"]).fps
+    for tracker, by_seq in times.items():
+        for seq, t in by_seq.items():
+            assert fps[(tracker, seq)] == np.mean(1.0 / t[t > 0])

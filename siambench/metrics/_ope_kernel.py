@@ -2,8 +2,9 @@
 
 Per run: a branch-free pass computes each frame's values and estimated keys, a scalar pass recounts
 the rare frames within ``_NEAR`` grid steps of a threshold exactly, and a last pass fills the count
-histograms of the success, precision and normalised precision curves. Arrays are passed as data
-addresses (see :func:`data_addresses`), so one call scores thousands of runs.
+histograms of the success, precision and normalised precision curves. Runs are passed as data
+addresses (``siambench.metrics.ope._addresses``), so one call scores thousands of runs;
+:func:`mean_rates` computes the speeds from the time arrays concatenated.
 
 Imported lazily by :mod:`siambench.metrics.ope` at the first scoring call that uses it (importing
 numba costs ~0.3 s), never by ``import siambench.metrics``. Compiled on first use and cached on disk
@@ -146,7 +147,8 @@ def _count_below(v, thresholds, inclusive_last, perfect_iou):  # pragma: no cove
 @njit(**_JIT)
 def _keys(p, g, n, first_frame_gt, n_s, n_n, n_p, rule, inclusive_last, perfect_iou, pysot,
           values, keys):  # pragma: no cover
-    """Rows ``0 .. n - 1`` of ``p`` against ``g`` (row 0 of ``g`` for row 0 if ``first_frame_gt``): IoU and normalised error into ``values``,
+    """Rows ``0 .. n - 1`` of ``p`` against ``g`` (row 0 of ``g`` for row 0 if ``first_frame_gt``):
+    IoU and normalised error into ``values``,
     estimated keys into ``keys[0:3]`` and near-grid flags into ``keys[3]``; returns the number of
     flagged frames.
 
@@ -296,9 +298,9 @@ def _pairwise_sum(a, n):  # pragma: no cover
 
 
 @njit(**_JIT)
-def mean_rates(addresses, lengths, out):  # pragma: no cover
-    """``out[k] = mean(1 / t[t > 0])`` of the float64 array ``t`` of ``lengths[k]`` values at
-    ``addresses[k]`` (got10k's speed; NaN when no time is positive).
+def mean_rates(times, lengths, out):  # pragma: no cover
+    """``out[k] = mean(1 / t[t > 0])`` of each float64 array ``t`` of ``times`` (the arrays
+    concatenated, ``lengths[k]`` values each); got10k's speed, NaN when no time is positive.
 
     Summed like ``np.mean`` (pairwise), so the value is got10k's bit for bit.
     """
@@ -306,11 +308,19 @@ def mean_rates(addresses, lengths, out):  # pragma: no cover
     for k in range(lengths.shape[0]):
         size = max(size, lengths[k])
     inv = np.empty(size)
+    start = 0
     for k in range(lengths.shape[0]):
         n = lengths[k]
+        t = times[start: start + n]
+        start += n
         count = 0
-        if n:
-            t = carray(_as_pointer(addresses[k]), (n,))
+        for i in range(n):
+            count += t[i] > 0.0
+        if count == n:   # the usual case: one vectorised pass
+            for i in range(n):
+                inv[i] = 1.0 / t[i]
+        else:
+            count = 0
             for i in range(n):
                 v = t[i]
                 if v > 0.0:

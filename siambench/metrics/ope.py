@@ -535,17 +535,20 @@ def _collect_runs(tracker: str, runs_by_seq: Mapping[str, Any], gts: Mapping[str
     run_seqs: list[str] = []
     runs_per_seq: list[int] = []
     for seq, value in runs_by_seq.items():
-        if seq not in gts:
+        gt = gts.get(seq)
+        if gt is None:
             raise ScoringError(f"tracker {tracker!r}: sequence {seq!r} has results but no ground truth")
-        runs = as_runs(value, 4, f"tracker {tracker!r}, sequence {seq!r}")
-        n = len(gts[seq])
-        for r, run in enumerate(runs):
-            if len(run) != n:
-                raise ScoringError(f"tracker {tracker!r}, sequence {seq!r}, run {r + 1}: "
-                                   f"{len(run)} result rows but the ground truth has {n} "
-                                   f"(expected one box per frame)")
-            preds.append(run)
-            run_seqs.append(seq)
+        if isinstance(value, np.ndarray) and value.shape == gt.shape and value.dtype == _FLOAT64:
+            runs = [value]   # the common case, one run of the right shape: nothing to convert or check
+        else:
+            runs = as_runs(value, 4, f"tracker {tracker!r}, sequence {seq!r}")
+            for r, run in enumerate(runs):
+                if len(run) != len(gt):
+                    raise ScoringError(f"tracker {tracker!r}, sequence {seq!r}, run {r + 1}: "
+                                       f"{len(run)} result rows but the ground truth has {len(gt)} "
+                                       f"(expected one box per frame)")
+        preds.extend(runs)
+        run_seqs.extend([seq] * len(runs))
         names.append(seq)
         runs_per_seq.append(len(runs))
     return _Runs(names, preds, tuple(run_seqs), runs_per_seq)
@@ -611,7 +614,8 @@ _CHUNKS_PER_TASK = 8   # a thread-pool task scores up to 8 chunks of one tracker
 def _score_trackers_numpy(collected: Mapping[str, _Runs], gts: Mapping[str, np.ndarray],
                           times: Mapping[str, Mapping[str, Any]] | None, conv: OPEConvention,
                           workers: int) -> dict[str, _Block]:
-    """numpy backend: blocks of every tracker; the chunks (and speeds) of all trackers run on ``workers`` threads.
+    """numpy backend: blocks of every tracker; the chunks (and speeds) of all trackers run on
+    ``workers`` threads.
 
     numpy releases the GIL inside its loops, so threads can score chunks side by side; each thread
     reuses one set of chunk buffers. Histograms are integer sums, so results do not depend on the
@@ -671,7 +675,7 @@ def _score_trackers_numpy(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
 _FLOAT64 = np.dtype(np.float64)
 
 
-def _addresses(arrays: list[np.ndarray], keep: list[np.ndarray], kernel: Any) -> np.ndarray:
+def _addresses(arrays: list[np.ndarray], keep: list[np.ndarray]) -> np.ndarray:
     """Data addresses of float64 arrays for the kernels (C-contiguous, aligned, native float64); an
     array that is not gets a contiguous copy, appended to ``keep`` so that it outlives the kernel
     call. The callers keep ``arrays`` alive too.
@@ -693,9 +697,9 @@ def _addresses(arrays: list[np.ndarray], keep: list[np.ndarray], kernel: Any) ->
 def _score_trackers_numba(collected: Mapping[str, _Runs], gts: Mapping[str, np.ndarray],
                           times: Mapping[str, Mapping[str, Any]] | None, conv: OPEConvention,
                           workers: int | None, kernel: Any) -> dict[str, _Block]:
-    """numba backend: every run of every tracker in one kernel call (or ``workers`` calls on
-    threads, each on a contiguous range of runs; None: one per CPU up to ``_MAX_WORKERS`` from
-    100,000 frames on), and the speeds in one call."""
+    """numba backend: every run of every tracker in ``workers`` kernel calls, one per thread (None:
+    one per CPU up to ``_MAX_WORKERS`` from 100,000 frames on), each on a contiguous range of runs
+    sized so that the calling thread, which also computes the speeds, finishes with the others."""
     seq_index: dict[str, int] = {}
     gt_list: list[np.ndarray] = []
     preds: list[np.ndarray] = []
@@ -713,52 +717,104 @@ def _score_trackers_numba(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
     hist_n = np.empty((total, _BINS_P), np.int64)
     frames = np.empty(total, np.int64)
     keep: list[np.ndarray] = []   # contiguous copies, alive until the kernels are done
-    if total:
-        pred_addr = _addresses(preds, keep, kernel)
-        gt_addr = _addresses(gt_list, keep, kernel)
-        lengths = np.fromiter(map(len, preds), dtype=np.intp, count=total)
-        run_gt_array = np.array(run_gt, dtype=np.intp)
-        rules = (SUCCESS_THRESHOLDS, NORM_PRECISION_THRESHOLDS, conv.first_frame_gt,
-                 kernel.RULES[conv.invalid_gt], conv.inclusive_last, PERFECT_IOU, conv.norm == "pysot")
+    gt_addr = _addresses(gt_list, keep)
+    lengths = np.fromiter(map(len, preds), dtype=np.intp, count=total)
+    run_gt_array = np.array(run_gt, dtype=np.intp)
+    rules = (SUCCESS_THRESHOLDS, NORM_PRECISION_THRESHOLDS, conv.first_frame_gt,
+             kernel.RULES[conv.invalid_gt], conv.inclusive_last, PERFECT_IOU, conv.norm == "pysot")
+    entered = threading.Semaphore(0)
 
-        def part(lo: int, hi: int) -> None:
-            kernel.ope_histograms(pred_addr[lo:hi], gt_addr, lengths[lo:hi], run_gt_array[lo:hi], *rules,
-                                  hist_s[lo:hi], hist_p[lo:hi], hist_n[lo:hi], frames[lo:hi])
+    def histograms(lo: int, hi: int, pred_addr: np.ndarray,
+                   signal: threading.Semaphore | None = None) -> None:
+        if signal is not None:
+            signal.release()
+        kernel.ope_histograms(pred_addr, gt_addr, lengths[lo:hi], run_gt_array[lo:hi], *rules,
+                              hist_s[lo:hi], hist_p[lo:hi], hist_n[lo:hi], frames[lo:hi])
 
-        if workers is None:   # threads pay off from ~100k frames (the kernel is memory-bound)
-            workers = min(os.cpu_count() or 1, _MAX_WORKERS) if int(lengths.sum()) >= 100_000 else 1
-        n_workers = max(1, min(workers, total))
-        if n_workers == 1:
-            part(0, total)
-            fps = _fps_numba(collected, times, kernel)
-        else:   # contiguous ranges of runs on threads (the kernel releases the GIL), speeds meanwhile
-            cuts = np.linspace(0, total, n_workers + 1).astype(np.intp).tolist()
-            with ThreadPoolExecutor(max_workers=n_workers) as pool:
-                futures = [pool.submit(part, lo, hi) for lo, hi in itertools.pairwise(cuts)]
-                fps = _fps_numba(collected, times, kernel)
-                for future in futures:
-                    future.result()
-    else:
-        fps = _fps_numba(collected, times, kernel)
+    if workers is None:   # threads pay off from ~100k frames
+        workers = min(os.cpu_count() or 1, _MAX_WORKERS) if int(lengths.sum()) >= 100_000 else 1
+    n_workers = max(1, min(workers, total))
+    # this thread's Python work besides scoring its runs (time arrays and their speeds), in frames
+    n_times = sum(len(runs.names) for runs in collected.values()) if times is not None else 0
+    extra = (_COST_TIME_ARRAY * n_times + _COST_TIME * int(lengths.sum())) / _COST_FRAME
+    cuts = _split_runs(lengths, n_workers, extra)
+    # The pool threads start first, as soon as their runs' addresses are known; this thread then
+    # reads the other addresses, scores the speeds and its own runs while they work (the kernels
+    # release the GIL). It waits for each pool thread to enter its kernel before running more
+    # Python: a thread waiting for the GIL would otherwise lose a whole switch interval (5 ms).
+    with ThreadPoolExecutor(max_workers=n_workers - 1) if n_workers > 1 else _NoPool() as pool:
+        futures = [pool.submit(histograms, lo, hi, _addresses(preds[lo:hi], keep), entered)
+                   for lo, hi in itertools.pairwise(cuts[:-1])]
+        for _ in futures:
+            entered.acquire()
+        time_arrays, where = _time_arrays(collected, times)
+        rates = np.empty(len(time_arrays))
+        time_lengths = np.fromiter(map(len, time_arrays), dtype=np.intp, count=len(time_arrays))
+        if time_arrays:   # one copy costs less than 2,000 addresses (~0.2 us an array instead of ~0.8 us)
+            kernel.mean_rates(np.concatenate(time_arrays, dtype=np.float64), time_lengths, rates)
+        histograms(cuts[-2], cuts[-1], _addresses(preds[cuts[-2]:cuts[-1]], keep))
+        for future in futures:
+            future.result()
+    fps_rows = np.full(sum(len(runs.names) for runs in collected.values()), np.nan)
+    fps_rows[where] = rates
     curves = _run_curves((hist_s, hist_p, hist_n), frames)   # every run of every tracker at once
     blocks = {}
-    r0 = 0
+    r0 = s0 = 0
     for tracker, runs in collected.items():
         rows = slice(r0, r0 + len(runs.preds))
         r0 = rows.stop
         blocks[tracker] = _tracker_block(runs, frames[rows] if len(runs.preds) else None,
-                                         tuple(c[rows] for c in curves), fps[tracker])
+                                         tuple(c[rows] for c in curves), fps_rows[s0: s0 + len(runs.names)])
+        s0 += len(runs.names)
     return blocks
 
 
-def _fps_numba(collected: Mapping[str, _Runs], times: Mapping[str, Mapping[str, Any]] | None,
-               kernel: Any) -> dict[str, np.ndarray]:
-    """Per tracker and sequence ``mean(1 / t)`` over positive non-NaN times (NaN without times)."""
-    fps = {tracker: np.full(len(runs.names), np.nan) for tracker, runs in collected.items()}
-    if times is None:
-        return fps
+# estimated costs in the numba backend (ns on one core, only used to balance the threads): one
+# frame of a run, one frame time's speed (copy included), one time array's Python work
+_COST_FRAME, _COST_TIME, _COST_TIME_ARRAY = 11.0, 1.2, 700.0
+
+
+def _split_runs(lengths: np.ndarray, n_workers: int, extra: float) -> list[int]:
+    """Cuts ``[0, c1, ..., len(lengths)]`` of the runs into ``n_workers`` contiguous ranges of about
+    equal work, the last range (the calling thread's) having ``extra`` frames' worth less."""
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if len(ends) else 0
+    pool_frames = min(total, (total + extra) / n_workers * (n_workers - 1))
+    targets = np.linspace(0.0, pool_frames, n_workers)[1:]
+    return [0, *np.searchsorted(ends, targets, side="right").tolist(), len(lengths)]
+
+
+class _NoPool:
+    """Stands for the thread pool when the calling thread does all the work (no range to submit)."""
+
+    def __enter__(self) -> _NoPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _time_arrays(collected: Mapping[str, _Runs], times: Mapping[str, Mapping[str, Any]] | None
+                 ) -> tuple[list[np.ndarray], list[int]]:
+    """The non-empty per-frame time arrays (one flat array per tracker and sequence) and where
+    each belongs: its row among every tracker's sequences in order (``collected``, then ``names``)."""
     arrays: list[np.ndarray] = []
-    where: list[tuple[str, int]] = []
+    where: list[int] = []
+    if times is None:
+        return arrays, where
+    row = 0
+    for tracker, runs in collected.items():
+        by_seq = times.get(tracker)
+        if by_seq is not None:
+            for i, name in enumerate(runs.names, start=row):
+                value = by_seq.get(name)
+                if not (isinstance(value, np.ndarray) and value.ndim == 1 and value.size):
+                    value = _as_times(value)
+                if value is not None:
+                    arrays.append(value)
+                    where.append(i)
+        row += len(runs.names)
+    return arrays, where
     for tracker, runs in collected.items():
         by_seq = times.get(tracker)
         if by_seq is None:
@@ -770,15 +826,7 @@ def _fps_numba(collected: Mapping[str, _Runs], times: Mapping[str, Mapping[str, 
             if value is not None:
                 arrays.append(value)
                 where.append((tracker, i))
-    if arrays:
-        keep: list[np.ndarray] = []
-        addresses = _addresses(arrays, keep, kernel)
-        lengths = np.fromiter(map(len, arrays), dtype=np.intp, count=len(arrays))
-        rates = np.empty(len(arrays))
-        kernel.mean_rates(addresses, lengths, rates)
-        for (tracker, i), rate in zip(where, rates.tolist()):
-            fps[tracker][i] = rate
-    return fps
+    return arrays, where
 
 
 Backend = Literal["auto", "numba", "numpy"]
@@ -862,6 +910,14 @@ SEQUENCE_COLUMNS = ["tracker", "sequence", "frames", "runs", "success_auc", "suc
                     "precision", "norm_precision", "fps"]
 
 
+def _mean_rows(curves: np.ndarray) -> np.ndarray:
+    """``np.mean(curves, axis=0)`` (the same sum and division, so the same bits) without its
+    Python overhead; NaN for no rows."""
+    if not len(curves):
+        return np.full(curves.shape[1], np.nan)
+    return np.add.reduce(curves, axis=0) / len(curves)
+
+
 def _overall(tracker: str, block: _Block, rows: np.ndarray | slice
              ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Mean curves over the selected sequences (those with scored frames) and the scores."""
@@ -869,44 +925,53 @@ def _overall(tracker: str, block: _Block, rows: np.ndarray | slice
     keep = block.frames[rows] > 0
     if not keep.all():
         succ, prec, norm = succ[keep], prec[keep], norm[keep]
-    with np.errstate(invalid="ignore"):
-        curves = {"success": np.mean(succ, axis=0) if len(succ) else np.full(succ.shape[1], np.nan),
-                  "precision": np.mean(prec, axis=0) if len(prec) else np.full(prec.shape[1], np.nan),
-                  "norm_precision": (np.mean(norm, axis=0) if len(norm)
-                                     else np.full(norm.shape[1], np.nan))}
+    curves = {"success": _mean_rows(succ), "precision": _mean_rows(prec), "norm_precision": _mean_rows(norm)}
     fps = block.fps[rows]
     fps = fps[np.isfinite(fps)]
     row = {
         "tracker": tracker,
-        "sequences": len(block.frames[rows]),
-        "success_auc": float(np.mean(curves["success"])),
+        "sequences": len(keep),
+        "success_auc": float(np.add.reduce(curves["success"]) / len(curves["success"])),   # np.mean
         "precision": float(curves["precision"][PRECISION_AT]),
-        "norm_precision": float(np.mean(curves["norm_precision"])),
+        "norm_precision": float(np.add.reduce(curves["norm_precision"]) / len(curves["norm_precision"])),
         "fps": float(np.sum(fps) / len(fps)) if len(fps) else float("nan"),
         "success_rate": float(curves["success"][SUCCESS_RATE_AT]),
     }
     return row, curves
 
 
+def _sequence_table(blocks: list[tuple[str, _Block]]) -> pd.DataFrame:
+    """The ``sequences`` table: one row per (tracker, sequence), every tracker's rows computed at once
+    (a row's scores do not depend on the other rows)."""
+    if not blocks:
+        return pd.DataFrame(columns=SEQUENCE_COLUMNS)
+    success = np.concatenate([block.success for _, block in blocks])
+    norm = np.concatenate([block.norm_precision for _, block in blocks])
+    with np.errstate(invalid="ignore"):
+        columns = {
+            "tracker": np.repeat(np.array([tracker for tracker, _ in blocks], dtype=object),
+                                 [len(block.names) for _, block in blocks]),
+            "sequence": np.array([name for _, block in blocks for name in block.names], dtype=object),
+            "frames": np.concatenate([block.frames for _, block in blocks]),
+            "runs": np.concatenate([block.runs for _, block in blocks]),
+            "success_auc": np.mean(success, axis=1),
+            "success_rate": success[:, SUCCESS_RATE_AT],
+            "precision": np.concatenate([block.precision[:, PRECISION_AT] for _, block in blocks]),
+            "norm_precision": np.mean(norm, axis=1),
+            "fps": np.concatenate([block.fps for _, block in blocks]),
+        }
+    return pd.DataFrame(columns)
+
+
 def _report(blocks: Mapping[str, _Block], attributes: Mapping[str, Iterable[str]] | None) -> OPEReport:
-    seq_parts: list[dict[str, Any]] = []
     overall_rows: list[dict[str, Any]] = []
     attr_rows: list[dict[str, Any]] = []
     curves: dict[str, dict[str, np.ndarray]] = {}
     attribute_curves: dict[tuple[str, str], dict[str, np.ndarray]] = {}
     attr_sets = {s: set(a) for s, a in (attributes or {}).items()}
     all_attrs = sorted(set().union(*attr_sets.values())) if attr_sets else []
-    for tracker, block in blocks.items():
-        if not block.names:
-            continue
-        with np.errstate(invalid="ignore"):
-            seq_parts.append({
-                "tracker": np.full(len(block.names), tracker, dtype=object),
-                "sequence": np.array(block.names, dtype=object), "frames": block.frames, "runs": block.runs,
-                "success_auc": np.mean(block.success, axis=1),
-                "success_rate": block.success[:, SUCCESS_RATE_AT],
-                "precision": block.precision[:, PRECISION_AT],
-                "norm_precision": np.mean(block.norm_precision, axis=1), "fps": block.fps})
+    scored = [(tracker, block) for tracker, block in blocks.items() if block.names]
+    for tracker, block in scored:
         row, curves[tracker] = _overall(tracker, block, slice(None))
         overall_rows.append(row)
         for attr in all_attrs:
@@ -916,11 +981,8 @@ def _report(blocks: Mapping[str, _Block], attributes: Mapping[str, Iterable[str]
             row, attribute_curves[(tracker, attr)] = _overall(tracker, block, mask)
             attr_rows.append({"tracker": tracker, "attribute": attr,
                               **{k: v for k, v in row.items() if k != "tracker"}})
-    # one DataFrame from concatenated columns (a frame per tracker and pd.concat cost ~4 ms for 20)
-    sequences = (pd.DataFrame({c: np.concatenate([part[c] for part in seq_parts]) for c in SEQUENCE_COLUMNS})
-                 if seq_parts else pd.DataFrame(columns=SEQUENCE_COLUMNS))
     return OPEReport(
-        sequences=sequences[SEQUENCE_COLUMNS],
+        sequences=_sequence_table(scored),
         overall=pd.DataFrame(overall_rows, columns=OVERALL_COLUMNS),
         by_attribute=pd.DataFrame(attr_rows, columns=["tracker", "attribute", *OVERALL_COLUMNS[1:]]),
         curves=curves, attribute_curves=attribute_curves, blocks=dict(blocks))
