@@ -286,3 +286,42 @@ def test_run_results_load_in_got10k_report_with_the_same_scores(tmp_path, monkey
     assert float(ours["ao"]) == pytest.approx(theirs["ao"], abs=1e-9)
     assert float(ours["sr50"]) == pytest.approx(theirs["sr"], abs=1e-9)
     assert float(ours["fps"]) == pytest.approx(theirs["speed_fps"], rel=1e-9)
+
+
+class _GotOtbView:
+    """The part of got10k's OTB dataset that ExperimentOTB.report uses, over a siambench one
+    (got10k's own class insists on every OTB-100 sequence being on disk)."""
+
+    def __init__(self, dataset):
+        self.seq_names = dataset.names
+        self._items = [(None, sequence.groundtruth) for sequence in dataset]
+
+    def __len__(self):
+        return len(self._items)
+
+    def __getitem__(self, index):
+        return self._items[index]
+
+
+def test_run_results_on_real_otb_sequences_load_in_got10k_otb_report(shared_data, tmp_path,
+                                                                      monkeypatch):
+    """`siambench run` on the real OTB sequences writes files got10k's ExperimentOTB reads."""
+    from got10k.experiments import ExperimentOTB
+
+    monkeypatch.chdir(tmp_path)
+    root = shared_data / "jwlim_tracker_benchmark" / "data"
+    result = CliRunner().invoke(cli, ["run", "--tracker", "identity", "--dataset", "otb100",
+                                      "--root", str(root), "--results-dir", "res", "--quiet"])
+    assert result.exit_code == 0, result.output
+    report = invoke("--dataset", "otb100", "--root", str(root), "--results-dir", "res/otb100",
+                    "--out", "reports", "--convention", "got10k")
+    assert report.exit_code == 0, report.output
+    ours = read_csv(tmp_path / "reports" / "otb100" / "summary.csv")[0]
+    experiment = ExperimentOTB.__new__(ExperimentOTB)
+    experiment.dataset = _GotOtbView(load_dataset("otb100", root))
+    experiment.result_dir, experiment.report_dir = "res/otb100", "gotrep"
+    experiment.nbins_iou, experiment.nbins_ce = 21, 51
+    monkeypatch.setattr(ExperimentOTB, "plot_curves", lambda self, names: None)
+    theirs = experiment.report(["identity"])["identity"]["overall"]
+    assert float(ours["success_auc"]) == pytest.approx(theirs["success_score"], abs=1e-9)
+    assert float(ours["precision"]) == pytest.approx(theirs["precision_score"], abs=1e-9)
