@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 import torch
 
+from siambench.boxes import box_centres, cxcywh_to_xywh
 from siambench.errors import SiambenchError
 from siambench.trackers._tensor import channel_order, crops_to_tensor
 from siambench.trackers.base import Tracker, TrackOutput, check_box, check_frame
@@ -116,7 +117,7 @@ class SiamFCTracker(Tracker):
         frame = check_frame(frame)
         x, y, w, h = check_box(box)
         p = self.params
-        self.centre = np.array([x + (w - 1) / 2, y + (h - 1) / 2])
+        self.centre = box_centres([x, y, w, h])
         self.size = np.array([w, h])
         self.z_sz = context_size(w, h, float(p["context_amount"]))
         self.x_sz = self.z_sz * int(p["instance_size"]) / int(p["exemplar_size"])
@@ -170,7 +171,6 @@ class SiamFCTracker(Tracker):
         self.size = self.size * scale
         self.z_sz *= scale
         self.x_sz *= scale
-        w, h = self.size
-        box = np.array([self.centre[0] - (w - 1) / 2, self.centre[1] - (h - 1) / 2, w, h])
+        box = cxcywh_to_xywh(np.concatenate([self.centre, self.size]))
         score = 1.0 / (1.0 + math.exp(-max(min(decision.peak, 700.0), -700.0)))
         return TrackOutput(box, score)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from siambench.boxes import box_centres, cxcywh_to_xywh
 from siambench.errors import SiambenchError
 from siambench.trackers._tensor import channel_order, crops_to_tensor
 from siambench.trackers.base import Tracker, TrackOutput, check_box, check_frame
@@ -150,7 +151,7 @@ class SiamRPNTracker(Tracker):
         frame = check_frame(frame)
         x, y, w, h = check_box(box)
         p = self.params
-        self.centre = np.array([x + (w - 1) / 2, y + (h - 1) / 2])
+        self.centre = box_centres([x, y, w, h])
         self.size = np.array([w, h])
         self._border = mean_colour(frame)
         instance = int(p["instance_size"])
@@ -223,5 +224,5 @@ class SiamRPNTracker(Tracker):
         height = max(min_size, min(height, float(frame_h)))
         self.centre = np.array([cx, cy])
         self.size = np.array([width, height])
-        out = np.array([cx - (width - 1) / 2, cy - (height - 1) / 2, width, height])
+        out = cxcywh_to_xywh([cx, cy, width, height])
         return TrackOutput(out, decision.score)
