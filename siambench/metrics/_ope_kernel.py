@@ -1,10 +1,11 @@
-"""numba kernels of OPE scoring: per run, one SIMD pass over the frames to histogram keys.
+"""numba kernels of OPE scoring: per run, one SIMD pass over the frames to histogram keys, then curves.
 
 Per run: a branch-free pass computes each frame's values and estimated keys, a scalar pass recounts
-the rare frames within ``_NEAR`` grid steps of a threshold exactly, and a last pass fills the count
-histograms of the success, precision and normalised precision curves. Runs are passed as data
+the rare frames within ``_NEAR`` grid steps of a threshold exactly, a third pass fills the count
+histograms of the success, precision and normalised precision curves, and the curves are written
+from them (in the kernel's thread, so that several threads share that work too). Runs are passed as data
 addresses (``siambench.metrics.ope._addresses``), so one call scores thousands of runs;
-:func:`mean_rates` computes the speeds from the time arrays concatenated.
+:func:`mean_rates` computes the speeds from the time arrays, passed the same way.
 
 Imported lazily by :mod:`siambench.metrics.ope` at the first scoring call that uses it (importing
 numba costs ~0.3 s), never by ``import siambench.metrics``. Compiled on first use and cached on disk
@@ -65,21 +66,38 @@ def _as_pointer(typingctx, address):  # pragma: no cover
     return signature, codegen
 
 
+#: arrays per :func:`addresses_of` call (a tuple of this many float64 C arrays of one dimensionality
+#: is one compiled signature)
+ADDRESS_GROUP = 16
+
+
+@njit(**_JIT)
+def addresses_of(arrays, out, start):  # pragma: no cover
+    """``out[start + k]`` = the data address of ``arrays[k]`` for the ``ADDRESS_GROUP`` arrays of the
+    tuple (numba unboxes a tuple of arrays in C: ~0.1 us an array, against ~0.8 us for Python's
+    ``__array_interface__``)."""
+    for k in range(ADDRESS_GROUP):
+        out[start + k] = arrays[k].ctypes.data
+
+
 # a value within this many grid steps of a grid point gets its count recomputed exactly
 _NEAR = 1e-6
 
 
 @njit(**_JIT)
-def ope_histograms(pred_addr, gt_addr, lengths, run_gt, thr_s, thr_n, first_frame_gt, rule,
-                   inclusive_last, perfect_iou, pysot, hist_s, hist_p, hist_n, frames):  # pragma: no cover
-    """Per-run histograms of the threshold counts, one run per row.
+def ope_curves(pred_addr, gt_addr, lengths, run_gt, thr_s, thr_n, first_frame_gt, rule,
+               inclusive_last, perfect_iou, pysot, succ, prec, norm, frames):  # pragma: no cover
+    """Per-run success, precision and normalised precision curves, one run per row.
 
     Run ``r`` is the C-contiguous ``(lengths[r], 4)`` float64 array at address ``pred_addr[r]``,
     scored against the ground truth at ``gt_addr[run_gt[r]]`` (same shape). ``thr_s``: the 21
     success thresholds ``~= arange(21) / 20``; ``thr_n``: the 51 normalised ones ``~= arange(51) / 100``
-    (precision thresholds are the integers 0..50 px). Writes ``hist_s[r]`` (22 bins: key
-    ``#{thr_s < IoU}``, NaN -> 0), ``hist_p[r]`` and ``hist_n[r]`` (52 bins: ``#{thr < error}``,
-    NaN -> 51) and ``frames[r]`` (frames in the denominator). ``rule``: one of ``RULE_*``.
+    (precision thresholds are the integers 0..50 px). Counts frames per key (success: 22 bins, key
+    ``#{thr_s < IoU}``, NaN -> 0; precision and normalised: 52 bins, ``#{thr < error}``, NaN -> 51)
+    and writes ``succ[r]`` (21 values ``#(IoU > thr) / frames``), ``prec[r]`` and ``norm[r]`` (51
+    values ``#(error <= thr) / frames``) — :func:`siambench.metrics._core.success_from_histogram` /
+    ``precision_from_histogram``'s operations, so the same bits — and ``frames[r]`` (frames in the
+    denominator; 0 gives NaN curves). ``rule``: one of ``RULE_*``.
 
     Per run: one branch-free (SIMD) pass computes the values and estimated keys (``ceil(v * scale)``,
     exact except within ``_NEAR`` grid steps of a grid point, where the frames are flagged), a
@@ -88,7 +106,7 @@ def ope_histograms(pred_addr, gt_addr, lengths, run_gt, thr_s, thr_n, first_fram
     """
     n_s = thr_s.shape[0]
     n_n = thr_n.shape[0]
-    n_p = hist_p.shape[1] - 1
+    n_p = prec.shape[1]
     longest = 0
     for r in range(lengths.shape[0]):
         longest = max(longest, lengths[r])
@@ -98,9 +116,9 @@ def ope_histograms(pred_addr, gt_addr, lengths, run_gt, thr_s, thr_n, first_fram
     for r in range(lengths.shape[0]):
         n = lengths[r]
         if n == 0:
-            hist_s[r, :] = 0
-            hist_p[r, :] = 0
-            hist_n[r, :] = 0
+            succ[r, :] = np.nan
+            prec[r, :] = np.nan
+            norm[r, :] = np.nan
             frames[r] = 0
             continue
         p = carray(_as_pointer(pred_addr[r]), (n, 4))
@@ -120,10 +138,20 @@ def ope_histograms(pred_addr, gt_addr, lengths, run_gt, thr_s, thr_n, first_fram
             hs[keys[0, i]] += 1
             hp[keys[1, i]] += 1
             hn[keys[2, i]] += 1
-        hist_s[r, :] = hs[: n_s + 1]
-        hist_p[r, :] = hp[: n_p + 1]
-        hist_n[r, :] = hn[: n_p + 1]
-        frames[r] = n - hs[n_s + 1]
+        total = n - hs[n_s + 1]
+        frames[r] = total
+        cum = 0
+        for j in range(n_s):
+            cum += hs[j]
+            succ[r, j] = (total - cum) / total
+        cum = 0
+        for j in range(n_p):
+            cum += hp[j]
+            prec[r, j] = cum / total
+        cum = 0
+        for j in range(n_p):
+            cum += hn[j]
+            norm[r, j] = cum / total
 
 
 @njit(**_JIT)
@@ -298,9 +326,9 @@ def _pairwise_sum(a, n):  # pragma: no cover
 
 
 @njit(**_JIT)
-def mean_rates(times, lengths, out):  # pragma: no cover
-    """``out[k] = mean(1 / t[t > 0])`` of each float64 array ``t`` of ``times`` (the arrays
-    concatenated, ``lengths[k]`` values each); got10k's speed, NaN when no time is positive.
+def mean_rates(time_addr, lengths, out):  # pragma: no cover
+    """``out[k] = mean(1 / t[t > 0])`` of each C-contiguous float64 array ``t`` of ``lengths[k]``
+    values at address ``time_addr[k]``; got10k's speed, NaN when no time is positive.
 
     Summed like ``np.mean`` (pairwise), so the value is got10k's bit for bit.
     """
@@ -308,11 +336,12 @@ def mean_rates(times, lengths, out):  # pragma: no cover
     for k in range(lengths.shape[0]):
         size = max(size, lengths[k])
     inv = np.empty(size)
-    start = 0
     for k in range(lengths.shape[0]):
         n = lengths[k]
-        t = times[start: start + n]
-        start += n
+        if n == 0:
+            out[k] = np.nan
+            continue
+        t = carray(_as_pointer(time_addr[k]), (n,))
         count = 0
         for i in range(n):
             count += t[i] > 0.0

@@ -46,7 +46,7 @@ hits: without it 0.7705 rounds to 0.770).
 Speed: two backends with identical curves (bit for bit; ``backend=`` of :func:`score_ope`).
 ``"numba"`` (:mod:`siambench.metrics._ope_kernel`, imported at the first call that uses it, never by
 ``import siambench.metrics``): one compiled pass per run computes IoU and errors and counts them
-straight into the histograms, on one thread per CPU (up to 4) for large work. ``"numpy"``: the runs
+into histograms and writes the curves, on one thread per CPU (up to 4) for large work. ``"numpy"``: the runs
 of every tracker are concatenated and scored in chunks of ``_CHUNK`` frames that stay in a core's L2
 cache, with preallocated buffers and in-place numpy operations (about 60 array passes per frame),
 then one ``np.bincount`` per curve family and chunk; ground-truth columns are computed once per
@@ -675,23 +675,43 @@ def _score_trackers_numpy(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
 _FLOAT64 = np.dtype(np.float64)
 
 
-def _addresses(arrays: list[np.ndarray], keep: list[np.ndarray]) -> np.ndarray:
-    """Data addresses of float64 arrays for the kernels (C-contiguous, aligned, native float64); an
-    array that is not gets a contiguous copy, appended to ``keep`` so that it outlives the kernel
-    call. The callers keep ``arrays`` alive too.
+def _addresses(arrays: list[np.ndarray], keep: list[np.ndarray], kernel: Any, ndim: int = 2) -> np.ndarray:
+    """Data addresses of ``ndim``-D arrays for the kernels. An array that is not C-contiguous,
+    aligned and native float64 gets a contiguous copy, appended to ``keep`` so that it outlives the
+    kernel call; the callers keep ``arrays`` alive too.
 
-    Addresses come from the public ``__array_interface__`` (~0.8 us per array; numba's own
-    list unboxing costs ~6 us).
+    Writeable arrays of that kind (nearly all) are read by :func:`~siambench.metrics._ope_kernel.
+    addresses_of` in tuples of ``ADDRESS_GROUP`` (one compiled signature, ~0.1 us an array); any
+    other (read-only, say) through the public ``__array_interface__`` (~0.8 us).
     """
-    objects = []
-    for array in arrays:
+    group = kernel.ADDRESS_GROUP
+    out = np.empty(len(arrays) + group, dtype=np.intp)
+    fast: list[np.ndarray] = []
+    where: list[int] = []
+    for i, array in enumerate(arrays):
         flags = array.flags
         if not (flags.c_contiguous and flags.aligned and array.dtype == _FLOAT64):
             array = np.array(array, dtype=np.float64, order="C")
             keep.append(array)
-        objects.append(array)
-    return np.fromiter((array.__array_interface__["data"][0] for array in objects),
-                       dtype=np.intp, count=len(objects))
+        elif not (flags.writeable and array.ndim == ndim):
+            out[i] = array.__array_interface__["data"][0]
+            continue
+        fast.append(array)
+        where.append(i)
+    if not fast:
+        return out[: len(arrays)]
+    if len(fast) == len(arrays):
+        target, positions = out, None
+    else:
+        target, positions = np.empty(len(fast) + group, dtype=np.intp), np.array(where, dtype=np.intp)
+    padding = [fast[0]] * (group - 1)
+    for start in range(0, len(fast), group):
+        chunk = fast[start: start + group]
+        kernel.addresses_of(tuple(chunk) if len(chunk) == group else (*chunk, *padding[: group - len(chunk)]),
+                            target, start)
+    if positions is not None:
+        out[positions] = target[: len(fast)]
+    return out[: len(arrays)]
 
 
 def _score_trackers_numba(collected: Mapping[str, _Runs], gts: Mapping[str, np.ndarray],
@@ -712,12 +732,12 @@ def _score_trackers_numba(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
         preds.extend(runs.preds)
         run_gt.extend(map(seq_index.__getitem__, runs.run_seqs))
     total = len(preds)
-    hist_s = np.empty((total, _BINS_S), np.int64)
-    hist_p = np.empty((total, _BINS_P), np.int64)
-    hist_n = np.empty((total, _BINS_P), np.int64)
+    succ = np.empty((total, _BINS_S - 1))
+    prec = np.empty((total, _BINS_P - 1))
+    norm = np.empty((total, _BINS_P - 1))
     frames = np.empty(total, np.int64)
     keep: list[np.ndarray] = []   # contiguous copies, alive until the kernels are done
-    gt_addr = _addresses(gt_list, keep)
+    gt_addr = _addresses(gt_list, keep, kernel)
     lengths = np.fromiter(map(len, preds), dtype=np.intp, count=total)
     run_gt_array = np.array(run_gt, dtype=np.intp)
     rules = (SUCCESS_THRESHOLDS, NORM_PRECISION_THRESHOLDS, conv.first_frame_gt,
@@ -728,8 +748,8 @@ def _score_trackers_numba(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
                    signal: threading.Semaphore | None = None) -> None:
         if signal is not None:
             signal.release()
-        kernel.ope_histograms(pred_addr, gt_addr, lengths[lo:hi], run_gt_array[lo:hi], *rules,
-                              hist_s[lo:hi], hist_p[lo:hi], hist_n[lo:hi], frames[lo:hi])
+        kernel.ope_curves(pred_addr, gt_addr, lengths[lo:hi], run_gt_array[lo:hi], *rules,
+                          succ[lo:hi], prec[lo:hi], norm[lo:hi], frames[lo:hi])
 
     if workers is None:   # threads pay off from ~100k frames
         workers = min(os.cpu_count() or 1, _MAX_WORKERS) if int(lengths.sum()) >= 100_000 else 1
@@ -743,21 +763,21 @@ def _score_trackers_numba(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
     # release the GIL). It waits for each pool thread to enter its kernel before running more
     # Python: a thread waiting for the GIL would otherwise lose a whole switch interval (5 ms).
     with ThreadPoolExecutor(max_workers=n_workers - 1) if n_workers > 1 else _NoPool() as pool:
-        futures = [pool.submit(histograms, lo, hi, _addresses(preds[lo:hi], keep), entered)
+        futures = [pool.submit(histograms, lo, hi, _addresses(preds[lo:hi], keep, kernel), entered)
                    for lo, hi in itertools.pairwise(cuts[:-1])]
         for _ in futures:
             entered.acquire()
         time_arrays, where = _time_arrays(collected, times)
         rates = np.empty(len(time_arrays))
         time_lengths = np.fromiter(map(len, time_arrays), dtype=np.intp, count=len(time_arrays))
-        if time_arrays:   # one copy costs less than 2,000 addresses (~0.2 us an array instead of ~0.8 us)
-            kernel.mean_rates(np.concatenate(time_arrays, dtype=np.float64), time_lengths, rates)
-        histograms(cuts[-2], cuts[-1], _addresses(preds[cuts[-2]:cuts[-1]], keep))
+        if time_arrays:
+            kernel.mean_rates(_addresses(time_arrays, keep, kernel, ndim=1), time_lengths, rates)
+        histograms(cuts[-2], cuts[-1], _addresses(preds[cuts[-2]:cuts[-1]], keep, kernel))
         for future in futures:
             future.result()
     fps_rows = np.full(sum(len(runs.names) for runs in collected.values()), np.nan)
     fps_rows[where] = rates
-    curves = _run_curves((hist_s, hist_p, hist_n), frames)   # every run of every tracker at once
+    curves = (succ, prec, norm)
     blocks = {}
     r0 = s0 = 0
     for tracker, runs in collected.items():
@@ -771,7 +791,7 @@ def _score_trackers_numba(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
 
 # estimated costs in the numba backend (ns on one core, only used to balance the threads): one
 # frame of a run, one frame time's speed (copy included), one time array's Python work
-_COST_FRAME, _COST_TIME, _COST_TIME_ARRAY = 11.0, 1.2, 700.0
+_COST_FRAME, _COST_TIME, _COST_TIME_ARRAY = 11.0, 0.8, 600.0
 
 
 def _split_runs(lengths: np.ndarray, n_workers: int, extra: float) -> list[int]:
@@ -814,18 +834,6 @@ def _time_arrays(collected: Mapping[str, _Runs], times: Mapping[str, Mapping[str
                     arrays.append(value)
                     where.append(i)
         row += len(runs.names)
-    return arrays, where
-    for tracker, runs in collected.items():
-        by_seq = times.get(tracker)
-        if by_seq is None:
-            continue
-        for i, name in enumerate(runs.names):
-            value = by_seq.get(name)
-            if not (isinstance(value, np.ndarray) and value.ndim == 1 and value.size):
-                value = _as_times(value)
-            if value is not None:
-                arrays.append(value)
-                where.append((tracker, i))
     return arrays, where
 
 
@@ -895,8 +903,8 @@ def ope_sequence_score(pred: Any, gt: Any, *, times: Any = None,
     conv = resolve_convention(convention)
     gts = {"sequence": _check_gt("sequence", gt)}
     runs = _collect_runs("tracker", {"sequence": pred}, gts)
-    block = _score_trackers({"tracker": runs}, gts, None if times is None else {"tracker": {"sequence": times}},
-                            conv, 1, backend)["tracker"]
+    by_tracker = None if times is None else {"tracker": {"sequence": times}}
+    block = _score_trackers({"tracker": runs}, gts, by_tracker, conv, 1, backend)["tracker"]
     return block.records()["sequence"]
 
 

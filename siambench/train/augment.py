@@ -21,7 +21,7 @@ import numpy as np
 
 from siambench.trackers.crops import context_size, mean_colour
 
-__all__ = ["CropParams", "affine_for", "augment_crop", "blur", "colour_jitter", "crop_affine"]
+__all__ = ["CropParams", "affine_for", "augment_crop", "blur", "brightness", "colour_jitter", "crop_affine"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,17 @@ def colour_jitter(image: np.ndarray, rng: np.random.Generator, strength: float =
     return np.clip(image.astype(np.float32) + offset.astype(np.float32), 0, 255).astype(np.uint8)
 
 
+def brightness(image: np.ndarray, rng: np.random.Generator, max_gain: float = 2.0) -> np.ndarray:
+    """Multiply by one gain drawn log-uniformly in ``[1 / max_gain, max_gain]``, clipped to 0–255.
+
+    A global illumination change (the synthetic benchmark's IV sequences scale the scene by
+    0.25–1.7); each crop of a pair draws its own gain, so the pair differs by up to
+    ``max_gain²``.
+    """
+    gain = float(np.exp(rng.uniform(-np.log(max_gain), np.log(max_gain))))
+    return np.clip(image.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+
+
 def grayscale(image: np.ndarray) -> np.ndarray:
     """RGB → gray → RGB (three equal channels)."""
     return cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
@@ -100,12 +111,14 @@ def grayscale(image: np.ndarray) -> np.ndarray:
 
 def augment_crop(frame: np.ndarray, box: np.ndarray, params: CropParams, rng: np.random.Generator, *,
                  exemplar: int = 127, context_amount: float = 0.5, flip: bool = False,
-                 gray: bool = False, colour_prob: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                 gray: bool = False, colour_prob: float = 0.0, brightness_prob: float = 0.0,
+                 brightness_max: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
     """One augmented crop of ``frame`` around ``box`` (0-based ``x, y, w, h``).
 
     Returns ``(crop uint8 (out, out, 3), target box x1, y1, x2, y2 in crop pixels)``. Draw
     order from ``rng``: scale x, scale y, shift x, shift y, blur?, (blur kernel), colour?,
-    (colour offset) — fixed, so a crop is a function of the generator's state.
+    (colour offset), brightness? (gain) — fixed, so a crop is a function of the generator's
+    state; a zero probability draws nothing.
     """
     sx, sy = 1.0 + rng.uniform(-params.scale, params.scale, 2) if params.scale else (1.0, 1.0)
     dx, dy = rng.uniform(-params.shift, params.shift, 2) if params.shift else (0.0, 0.0)
@@ -117,6 +130,8 @@ def augment_crop(frame: np.ndarray, box: np.ndarray, params: CropParams, rng: np
         crop = blur(crop, rng)
     if colour_prob and rng.random() < colour_prob:
         crop = colour_jitter(crop, rng)
+    if brightness_prob and rng.random() < brightness_prob:
+        crop = brightness(crop, rng, brightness_max)
     if gray:
         crop = grayscale(crop)
     return crop, target

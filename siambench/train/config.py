@@ -44,6 +44,8 @@ _COMMON: dict[str, Any] = {
     "template_blur_prob": 0.0,
     "search_blur_prob": 0.0,
     "color_prob": 1.0,
+    "brightness_prob": 0.0,     # per crop: multiply by a log-uniform gain in [1/max, max]
+    "brightness_max": 2.0,
     "gray_prob": 0.0,           # same decision for both crops of a pair
     "flip_prob": 0.0,           # same decision for both crops of a pair
     "neg_prob": 0.0,            # negative pairs (SiamRPN only)
@@ -177,11 +179,14 @@ def _check(tracker: str, cfg: Mapping[str, Any]) -> None:
     for key in ("lr", "lr_end"):
         if not isinstance(cfg[key], (int, float)) or not cfg[key] > 0:
             raise SiambenchError(f"training setting {key} must be a positive number, got {cfg[key]!r}")
-    for key in ("neg_prob", "gray_prob", "flip_prob", "color_prob", "search_blur_prob",
+    for key in ("neg_prob", "gray_prob", "flip_prob", "color_prob", "brightness_prob", "search_blur_prob",
                 "template_blur_prob"):
         if not isinstance(cfg[key], (int, float)) or not 0 <= cfg[key] <= 1:
             raise SiambenchError(f"training setting {key} must be a probability in [0, 1], "
                                  f"got {cfg[key]!r}")
+    if not isinstance(cfg["brightness_max"], (int, float)) or not cfg["brightness_max"] >= 1:
+        raise SiambenchError(f"training setting brightness_max must be a number ≥ 1, got "
+                             f"{cfg['brightness_max']!r}")
     if tracker == "siamfc" and cfg["neg_prob"]:
         raise SiambenchError("negative pairs (neg_prob) are a SiamRPN option; SiamFC trains on "
                              "positive pairs only")

@@ -83,7 +83,9 @@ class PairDataset(Dataset):
         gray = bool(cfg["gray_prob"]) and rng.random() < cfg["gray_prob"]
         flip = bool(cfg["flip_prob"]) and rng.random() < cfg["flip_prob"]
         common = {"exemplar": int(cfg["template_size"]), "context_amount": float(cfg["context_amount"]),
-                  "flip": flip, "gray": gray, "colour_prob": float(cfg["color_prob"])}
+                  "flip": flip, "gray": gray, "colour_prob": float(cfg["color_prob"]),
+                  "brightness_prob": float(cfg["brightness_prob"]),
+                  "brightness_max": float(cfg["brightness_max"])}
         z, _ = augment_crop(template_image, self.index.tracks[t_track].boxes[t_frame],
                             self.template, rng, **common)
         x, box = augment_crop(search_image, self.index.tracks[s_track].boxes[s_frame],
