@@ -74,6 +74,7 @@ def test_different_seed_or_index_differs() -> None:
 def test_splits_are_disjoint_by_seed() -> None:
     assert TEST_SEED != TRAIN_SEED
     assert SPLITS["test"].seed == TEST_SEED and SPLITS["train"].seed == TRAIN_SEED
+    assert len({spec.seed for spec in SPLITS.values()}) == len(SPLITS)   # disjoint splits
     assert (SPLITS["test"].sequences, SPLITS["test"].frames) == (20, 100)
     assert SPLITS["train"].sequences > SPLITS["test"].sequences
     # the same index in the two splits is a different sequence
@@ -358,8 +359,10 @@ def test_load_rejects_the_other_split_and_unknown_variant(tmp_path: Path, monkey
     assert ds.name == "synthetic-train" and len(ds) == 2
     with pytest.raises(SiambenchError, match="'train' split"):
         synthetic.load(root, "test")
-    with pytest.raises(SiambenchError, match="unknown synthetic split"):
+    with pytest.raises(SiambenchError, match="'train' split"):
         synthetic.load(root, "val")
+    with pytest.raises(SiambenchError, match="unknown synthetic split"):
+        synthetic.load(root, "holdout")
 
 
 def test_default_cache_location(monkeypatch, tmp_path: Path) -> None:

@@ -153,6 +153,21 @@ def test_augmented_crop_box_follows_the_same_affine() -> None:
         assert target[2] > target[0] and target[3] > target[1]
 
 
+def test_brightness_scales_the_crop_within_the_gain_range() -> None:
+    frame = np.full((200, 200, 3), 100, dtype=np.uint8)
+    box = np.array([80.0, 80.0, 40.0, 40.0])
+    gains = []
+    for seed in range(40):
+        crop, _ = augment_crop(frame, box, CropParams(127), np.random.default_rng(seed),
+                               brightness_prob=1.0, brightness_max=2.0)
+        gains.append(crop.astype(np.float64).mean() / 100.0)
+    gains = np.array(gains)
+    assert gains.min() >= 0.5 - 0.01 and gains.max() <= 2.0 + 0.01
+    assert (gains < 0.8).any() and (gains > 1.25).any()      # both darker and brighter crops
+    plain, _ = augment_crop(frame, box, CropParams(127), np.random.default_rng(0))
+    assert np.all(plain == 100)                               # probability 0: untouched
+
+
 def test_crop_does_not_modify_the_frame() -> None:
     frame = _frame((50, 50, 30, 30))
     copy = frame.copy()
@@ -290,6 +305,26 @@ def test_resume_gives_the_same_weights(tmp_path: Path) -> None:
         "loss", "loss_cls", "loss_reg"}
     lines = (tmp_path / "part" / "metrics.csv").read_text().splitlines()
     assert lines[0] == "step,epoch,loss,loss_cls,loss_reg,lr,pairs_per_s,elapsed_s" and len(lines) == 9
+
+
+def test_keep_best_selects_the_best_validation_epoch(tmp_path: Path, monkeypatch) -> None:
+    from siambench.datasets.synthetic import SPLITS, VAL_SEED, SplitSpec
+
+    monkeypatch.setitem(SPLITS, "val", SplitSpec(VAL_SEED, 2, 6, "synthetic-val"))
+    _cached.clear()
+    result = _tiny_run(tmp_path, tmp_path / "run", epochs=3, val_sequences=2, val_every=1,
+                       keep_best=True)
+    history = result.val_auc
+    assert [e for e, _ in history] == [1, 2, 3]
+    best_epoch = max(history, key=lambda item: item[1])[0]   # the first of equal maxima
+    _, meta = load_checkpoint(result.model_path)
+    assert meta["selected"]["epoch"] == best_epoch
+    best = read_checkpoint(tmp_path / "run" / "best.pt")
+    final = read_checkpoint(result.model_path)["state_dict"]
+    assert best["metadata"]["epoch"] == best_epoch
+    assert all(torch.equal(final[k], best["state_dict"][k]) for k in final)
+    with pytest.raises(SiambenchError, match="keep_best needs validation"):
+        resolve_config("siamrpn", "cpu", {"keep_best": True, "val_sequences": 0})
 
 
 def test_resume_refuses_another_architecture(tmp_path: Path) -> None:

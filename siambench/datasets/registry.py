@@ -83,6 +83,9 @@ _BUILTIN: tuple[DatasetSpec, ...] = (
     DatasetSpec("synthetic-train", "siambench.datasets.synthetic:load", "train",
                 ("synthetic-train",), "embedded synthetic benchmark, train split",
                 _SYNTH_LAYOUT, "ope", generated=True),
+    DatasetSpec("synthetic-val", "siambench.datasets.synthetic:load", "val",
+                ("synthetic-val",), "embedded synthetic benchmark, validation split (training "
+                "validates on it)", _SYNTH_LAYOUT, "ope", generated=True),
     DatasetSpec("otb2013", "siambench.datasets.otb:load", "otb2013",
                 ("OTB2013", "OTB100", "OTB2015", "OTB"), "OTB-2013 (CVPR13), 51 targets",
                 _OTB_LAYOUT, "ope", aliases=("cvpr13", "otb-2013")),

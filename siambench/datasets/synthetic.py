@@ -61,6 +61,9 @@ TEST_SEED = 0
 TRAIN_SEED = 1
 """Seed of the default train split (``synthetic-train``); never equal to :data:`TEST_SEED`."""
 
+VAL_SEED = 2
+"""Seed of the validation split (``synthetic-val``) that training validates on: disjoint from both."""
+
 VOT_TAGS: tuple[str, ...] = ("camera_motion", "illum_change", "motion_change", "size_change",
                              "occlusion")
 """The five per-frame VOT tags, as file stems (``<tag>.tag``)."""
@@ -86,8 +89,10 @@ class SplitSpec:
 SPLITS: dict[str, SplitSpec] = {
     "test": SplitSpec(TEST_SEED, 20, 100, "synthetic"),
     "train": SplitSpec(TRAIN_SEED, 100, 100, "synthetic-train"),
+    "val": SplitSpec(VAL_SEED, 12, 100, "synthetic-val"),
 }
-"""The registry variants: ``test`` (20 x 100 frames) and ``train`` (100 x 100 frames)."""
+"""The registry variants: ``test`` (20 x 100 frames), ``train`` (100 x 100 frames) and ``val``
+(12 x 100 frames, for validation during training and for choosing hyper-parameters)."""
 
 
 @dataclass

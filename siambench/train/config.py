@@ -55,8 +55,9 @@ _COMMON: dict[str, Any] = {
     "threads": 0,               # torch CPU threads; 0 = torch's default (all cores)
     "init_lr_scaling": True,    # SGD on the unscaled parametrisation of down-scaled inits
     "log_every": 20,            # metrics.csv line every N steps
-    "val_sequences": 0,         # held-out synthetic test sequences tracked for success AUC
+    "val_sequences": 0,         # synthetic-val sequences tracked for success AUC (max 12)
     "val_every": 1,             # epochs between validation passes (and always after the last)
+    "keep_best": False,         # model.pt = the weights of the best validation pass (early stopping)
     "max_steps": 0,             # stop (saving the training state) after this global step; 0 = off
 }
 
@@ -187,6 +188,9 @@ def _check(tracker: str, cfg: Mapping[str, Any]) -> None:
     if not isinstance(cfg["brightness_max"], (int, float)) or not cfg["brightness_max"] >= 1:
         raise SiambenchError(f"training setting brightness_max must be a number ≥ 1, got "
                              f"{cfg['brightness_max']!r}")
+    if cfg["keep_best"] and not int(cfg["val_sequences"]) > 0:
+        raise SiambenchError("training setting keep_best needs validation: set val_sequences "
+                             "(synthetic-val sequences, e.g. --set val_sequences=12)")
     if tracker == "siamfc" and cfg["neg_prob"]:
         raise SiambenchError("negative pairs (neg_prob) are a SiamRPN option; SiamFC trains on "
                              "positive pairs only")

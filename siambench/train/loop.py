@@ -8,7 +8,10 @@ Files written under ``out`` (rank 0 only):
 * ``metrics.csv`` — one line per ``log_every`` steps: ``step, epoch, loss, loss_cls, loss_reg,
   lr, pairs_per_s, elapsed_s``; ``val.csv`` — per validation pass: ``epoch, step, success_auc``;
 * ``model.pt`` — the final checkpoint, whose metadata records the command, data, schedule,
-  steps, wall time and final losses (copy it to ``trackers/<name>/model.pt``).
+  steps, wall time and final losses (copy it to ``trackers/<name>/model.pt``); with
+  ``keep_best`` it holds the weights of the epoch with the best validation success AUC on
+  ``synthetic-val`` (early stopping; the metadata names that epoch), kept meanwhile in
+  ``best.pt``.
 
 Learning rate per epoch (pysot ``lr_scheduler``): ``warmup_epochs`` geometric steps from
 ``warmup_start_lr`` towards ``lr`` (``start·(lr/start)^(e/warmup)``), then ``logspace(lr,
@@ -70,6 +73,7 @@ CHECKPOINT_FILE = "checkpoint.pt"
 FINAL_FILE = "model.pt"
 METRICS_FILE = "metrics.csv"
 VAL_FILE = "val.csv"
+BEST_FILE = "best.pt"
 METRIC_COLUMNS = ("step", "epoch", "loss", "loss_cls", "loss_reg", "lr", "pairs_per_s", "elapsed_s")
 
 #: Settings a resumed run may change; every other setting must match the interrupted run.
@@ -396,9 +400,9 @@ def _train(tracker: str, out: Path, cfg: dict[str, Any], datasets: Sequence[tupl
         from siambench.datasets import load_dataset
         from siambench.datasets.registry import get_spec
 
-        held_out = load_dataset("synthetic")
+        held_out = load_dataset("synthetic-val")
         val_sequences = list(held_out)[:int(cfg["val_sequences"])]
-        val_origin = get_spec("synthetic").origin
+        val_origin = get_spec("synthetic-val").origin
     index = build_index(loaded)
     if info.is_main and index.skipped:
         log.warning("training: %d sequences skipped (listed in the checkpoint metadata)",
@@ -498,10 +502,14 @@ def _train(tracker: str, out: Path, cfg: dict[str, Any], datasets: Sequence[tupl
         if val_sequences and (epoch % int(cfg["val_every"]) == 0 or epoch == epochs):
             auc = validate(model, tracker, val_sequences, val_origin, dev)
             _apply_freeze(model, cfg, epoch - 1)
+            if bool(cfg["keep_best"]) and info.is_main and auc > max((a for _, a in val_history),
+                                                                     default=-math.inf):
+                save_checkpoint(out / BEST_FILE, model, metadata={
+                    "epoch": epoch, "step": global_step, "val_success_auc": auc, "command": command})
             val_history.append((epoch, auc))
             _write_csv_line(out / VAL_FILE, ("epoch", "step", "success_auc"),
                             {"epoch": epoch, "step": global_step, "success_auc": auc})
-            log.info("epoch %d: validation success AUC %.4f on %d held-out synthetic sequences",
+            log.info("epoch %d: validation success AUC %.4f on %d synthetic-val sequences",
                      epoch, auc, len(val_sequences))
         save_state(epoch, 0)
         barrier(info)
@@ -510,6 +518,13 @@ def _train(tracker: str, out: Path, cfg: dict[str, Any], datasets: Sequence[tupl
     rate = pairs_total / max(time.monotonic() - compute_start, 1e-9)
     result = TrainResult(out, None, epoch, global_step, last, val_history, wall, rate)
     if epoch >= epochs and info.is_main:
+        selected = None
+        if bool(cfg["keep_best"]) and (out / BEST_FILE).is_file():
+            best = read_checkpoint(out / BEST_FILE)
+            load_state_dict_checked(model, best["state_dict"], source=out / BEST_FILE)
+            selected = {"epoch": int(best["metadata"]["epoch"]),
+                        "val_success_auc": float(best["metadata"]["val_success_auc"]),
+                        "rule": "best validation success AUC on synthetic-val (keep_best)"}
         metadata = {
             "command": command, "tracker": tracker,
             "datasets": _describe(datasets),
@@ -518,13 +533,16 @@ def _train(tracker: str, out: Path, cfg: dict[str, Any], datasets: Sequence[tupl
             "pairs_per_epoch": int(cfg["pairs_per_epoch"]), "processes": info.world,
             "wall_time_s": round(wall, 1), "device": str(dev),
             "final_losses": last, "val_success_auc": [list(v) for v in val_history],
+            "selected": selected,
             "skipped_sequences": index.skipped,
             "note": "trained from scratch by siambench train",
         }
         result.model_path = save_checkpoint(out / FINAL_FILE, model, metadata=metadata)
         atomic_write_text(out / "train_summary.txt",
                           f"{command}\nsteps {global_step}, epochs {epochs}, wall {wall:.0f} s, "
-                          f"final losses {last}, validation {val_history}\n")
+                          f"final losses {last}, validation {val_history}"
+                          + (f", weights of epoch {selected['epoch']} (best validation)" if selected else "")
+                          + "\n")
     return result
 
 
