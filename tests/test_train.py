@@ -327,6 +327,27 @@ def test_keep_best_selects_the_best_validation_epoch(tmp_path: Path, monkeypatch
         resolve_config("siamrpn", "cpu", {"keep_best": True, "val_sequences": 0})
 
 
+def test_backbone_init_copies_a_siamfc_backbone(tmp_path: Path) -> None:
+    from siambench.models.checkpoint import save_checkpoint
+    from siambench.train.loop import init_backbone
+
+    fc = build_model("siamfc", width_mult=0.25, backbone="alexnet-rpn", seed=3)
+    path = save_checkpoint(tmp_path / "fc.pt", fc, metadata={})
+    rpn = build_model("siamrpn", width_mult=0.25, seed=0)
+    head_before = {k: v.clone() for k, v in rpn.state_dict().items() if not k.startswith("backbone.")}
+    init_backbone(rpn, path)
+    for key, value in fc.backbone.state_dict().items():
+        assert torch.equal(rpn.backbone.state_dict()[key], value)
+    assert all(torch.equal(rpn.state_dict()[k], v) for k, v in head_before.items())
+    wide = build_model("siamrpn", width_mult=0.5, seed=0)
+    with pytest.raises(CheckpointError, match="backbone weights do not fit"):
+        init_backbone(wide, path)
+    with pytest.raises(SiambenchError, match="not found"):
+        init_backbone(rpn, tmp_path / "missing.pt")
+    with pytest.raises(SiambenchError, match="backbone must be one of"):
+        build_model("siamfc", backbone="resnet")
+
+
 def test_resume_refuses_another_architecture(tmp_path: Path) -> None:
     _cached.clear()
     _tiny_run(tmp_path, tmp_path / "run", max_steps=1)

@@ -12,7 +12,11 @@ from typing import Any
 from torch import Tensor, nn
 
 from siambench.errors import SiambenchError
-from siambench.models.backbones import AlexNetFC
+from siambench.models.backbones import AlexNetFC, AlexNetRPN
+
+#: Backbones SiamFC can be built with: SiamFC's own AlexNetV1, or SiamRPN's AlexNet (so that a
+#: SiamFC-trained backbone can initialise a SiamRPN, as the paper's ImageNet backbone does).
+BACKBONES = ("alexnet-fc", "alexnet-rpn")
 from siambench.models.heads import SiamFCHead
 
 
@@ -21,23 +25,28 @@ class SiamFC(nn.Module):
 
     Keyword arguments (stored in ``self.config``): ``width_mult`` (stage widths must stay even
     for the grouped convs), ``out_scale`` (0.001), ``channel_order`` (``"rgb"`` | ``"bgr"``),
-    ``template_size``, ``search_size``, ``stride``.
+    ``template_size``, ``search_size``, ``stride``, ``backbone`` (:data:`BACKBONES`; the config key
+    appears only when it is not the default ``alexnet-fc``, so older checkpoints rebuild unchanged).
     """
 
     def __init__(self, *, width_mult: float = 1.0, out_scale: float = 0.001,
                  channel_order: str = "rgb", template_size: int = 127, search_size: int = 255,
-                 stride: int = 8) -> None:
+                 stride: int = 8, backbone: str = "alexnet-fc") -> None:
         super().__init__()
         if channel_order not in ("rgb", "bgr"):
             raise SiambenchError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
+        if backbone not in BACKBONES:
+            raise SiambenchError(f"SiamFC backbone must be one of {', '.join(BACKBONES)}, got {backbone!r}")
         self.name = "siamfc"
-        self.backbone = AlexNetFC(width_mult)
+        self.backbone = AlexNetFC(width_mult) if backbone == "alexnet-fc" else AlexNetRPN(width_mult)
         self.head = SiamFCHead(out_scale)
         self.config: dict[str, Any] = {
             "width_mult": float(width_mult), "out_scale": float(out_scale),
             "channel_order": channel_order, "template_size": int(template_size),
             "search_size": int(search_size), "stride": int(stride),
         }
+        if backbone != "alexnet-fc":
+            self.config["backbone"] = backbone
 
     def score_size(self, search_size: int | None = None) -> int:
         """Response side ``(search − template) // stride + 1`` (17 for 255, 15 for 239)."""

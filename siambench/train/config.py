@@ -33,6 +33,7 @@ _COMMON: dict[str, Any] = {
     "momentum": 0.9,
     "weight_decay": 0.0001,
     "grad_clip": 10.0,          # max gradient norm; 0 = off
+    "backbone_init": "",        # checkpoint whose backbone.* weights start the backbone ("" = none)
     "frozen_layers": [],        # backbone layers never trained (their BN kept in eval mode)
     "backbone_train_epoch": 0,  # the whole backbone is frozen before this epoch (pysot 10)
     "backbone_lr_mult": 1.0,    # backbone lr = lr × this (pysot LAYERS_LR 0.1)

@@ -135,6 +135,24 @@ def init_scales(model: nn.Module) -> dict[str, float]:
     return scales
 
 
+def init_backbone(model: nn.Module, path: Path | str) -> None:
+    """Copy the ``backbone.*`` weights of the siambench checkpoint at ``path`` into ``model``.
+
+    The paper's SiamRPN starts from a pretrained backbone; here that can be the backbone of a
+    SiamFC trained by ``siambench train --tracker siamfc --set model.backbone=alexnet-rpn`` (same
+    widths). Raises one :class:`CheckpointError` when the file holds no backbone or it does not fit.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SiambenchError(f"backbone_init: checkpoint {path} not found")
+    state = read_checkpoint(path)["state_dict"]
+    backbone = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
+    if not backbone:
+        raise CheckpointError(path, "holds no backbone.* weights to initialise the backbone from")
+    load_state_dict_checked(model.backbone, backbone, source=path, what="backbone weights")
+    log.info("backbone initialised from %s", path)
+
+
 def _param_groups(model: nn.Module, cfg: Mapping[str, Any]) -> list[dict[str, Any]]:
     """SGD groups by part (``backbone`` / ``head``) and init scale (see :func:`init_scales`)."""
     scales = init_scales(model) if cfg["init_lr_scaling"] else {}
@@ -351,6 +369,8 @@ def _train(tracker: str, out: Path, cfg: dict[str, Any], datasets: Sequence[tupl
     if model_name.split("-")[0] != tracker:
         raise SiambenchError(f"model {model_name!r} cannot be trained as tracker {tracker!r}")
     model = build_model(model_name, seed=seed, **model_cfg)
+    if cfg["backbone_init"] and not resume:
+        init_backbone(model, cfg["backbone_init"])
 
     optimizer = make_optimizer(model, cfg)
     use_amp = bool(cfg["amp"]) and dev.type == "cuda"
