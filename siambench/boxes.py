@@ -22,11 +22,11 @@ Conventions (written once, here; every other module relies on them)
   NaN when either row contains NaN; otherwise 0 when either box has no area (a rect with
   ``w <= 0`` or ``h <= 0``, a polygon with zero area) or when the union is empty (e.g. both boxes
   outside the image ``bound``), except that :func:`raster_overlap` gives NaN for an empty union
-  (pysot's ``0 / 0``; VOT metrics skip such frames). got10k instead computes ``inter / (union + eps)`` on whatever it
-  gets (NaN propagates; a negative-width rect has negative area and ends at 0 after its
-  ``clip``; its ``poly_iou`` treats a negative-width rect as the mirrored box) and adds
-  ``eps = 2.2e-16`` to the union, so identical rects give ``1 - 1e-16`` there and exactly 1 in
-  :func:`rect_iou` (differences to got10k are below 1e-15).
+  (pysot's ``0 / 0``; VOT metrics skip such frames). got10k instead computes
+  ``inter / (union + eps)`` on whatever it gets (NaN propagates; a negative-width rect has
+  negative area and ends at 0 after its ``clip``; its ``poly_iou`` treats a negative-width rect
+  as the mirrored box) and adds ``eps = 2.2e-16`` to the union, so identical rects give
+  ``1 - 1e-16`` there and exactly 1 in :func:`rect_iou` (differences to got10k are below 1e-15).
   Centre errors are NaN when either row contains NaN.
 * **Image bound** ``bound=(W, H)`` (also an ``(N, 2)`` array of per-row sizes):
   :func:`rect_iou` clips like got10k (``x`` into ``[0, W]``, then ``w`` into ``[0, W - x]`` with the

@@ -212,7 +212,8 @@ def test_poly_iou_matches_got10k_and_shapely_random():
     # rects and mixed rect/polygon rows
     ra = _random_rects(rng, 300)
     np.testing.assert_allclose(bx.poly_iou(ra, b[:300], bound=(80, 60)),
-                               got10k_metrics.poly_iou(bx.rect_to_polygon(ra), b[:300].copy(), bound=(80, 60)),
+                               got10k_metrics.poly_iou(bx.rect_to_polygon(ra), b[:300].copy(),
+                                                       bound=(80, 60)),
                                rtol=0, atol=1e-9)
 
 
@@ -323,7 +324,8 @@ def test_normalized_centre_error_conventions():
     np.testing.assert_allclose(bx.normalized_centre_error(pred, gt, convention="pysot"),
                                [np.hypot(0.5, 0.25), np.hypot(0.5, 0.5)], rtol=1e-15)
     # argument order matters: normalised by the second (ground-truth) box
-    assert bx.normalized_centre_error(gt[1], pred[1]) != bx.normalized_centre_error(pred[1], gt[1], convention="pysot")
+    assert (bx.normalized_centre_error(gt[1], pred[1])
+            != bx.normalized_centre_error(pred[1], gt[1], convention="pysot"))
     with pytest.raises(bx.BoxFormatError):
         bx.normalized_centre_error(pred, gt, convention="lasot")
 
@@ -381,7 +383,8 @@ def _reference_region_overlap(p1, p2, bound=None) -> float:
     def c_round(v):
         return float(np.floor(v + 0.5)) if v >= 0 else -float(np.floor(-v + 0.5))
 
-    lim = (f(-np.inf), f(np.inf), f(-np.inf), f(np.inf)) if bound is None else (f(0), f(bound[1]), f(0), f(bound[0]))
+    lim = ((f(-np.inf), f(np.inf), f(-np.inf), f(np.inf)) if bound is None
+           else (f(0), f(bound[1]), f(0), f(bound[0])))
     polys = [as_poly(p1), as_poly(p2)]
     bb = []
     for xs, ys in polys:  # top, bottom, left, right

@@ -26,7 +26,7 @@ from siambench.metrics.ope import (
 )
 
 got10k_metrics = pytest.importorskip("got10k.utils.metrics")
-from got10k.experiments.otb import ExperimentOTB
+from got10k.experiments.otb import ExperimentOTB  # noqa: E402 (after importorskip)
 
 _SCORE_TRACKERS = ope_module._score_trackers
 
@@ -498,11 +498,13 @@ def test_invalid_rows_whatever_the_memory_layout() -> None:
 def _backend_reports(results: dict, gts: dict, times: dict | None, conv: object) -> tuple:
     """The numpy backend, the numba one on one thread and on three."""
     pytest.importorskip("numba")
-    return tuple(ope_module._report(ope_module._score_trackers_numpy(*_prepared(results, gts), times, conv, 1),
-                                    None) if b == "numpy" else
-                 ope_module._report(ope_module._score_trackers_numba(*_prepared(results, gts), times, conv, w,
-                                                                     ope_module._load_kernel()), None)
-                 for b, w in (("numpy", 1), ("numba", 1), ("numba", 3)))
+    kernel = ope_module._load_kernel()
+    reports = [ope_module._report(ope_module._score_trackers_numpy(*_prepared(results, gts), times, conv, 1),
+                                  None)]
+    for workers in (1, 3):
+        blocks = ope_module._score_trackers_numba(*_prepared(results, gts), times, conv, workers, kernel)
+        reports.append(ope_module._report(blocks, None))
+    return tuple(reports)
 
 
 def _prepared(results: dict, gts: dict) -> tuple[dict, dict]:
@@ -568,7 +570,8 @@ def test_numba_speeds_equal_got10k_mean_exactly() -> None:
             for seq, t in by_seq.items():
                 t = None if t is None else np.concatenate([t]).ravel() if isinstance(t, list) else t
                 expected = (np.mean(1.0 / t[t > 0]) if t is not None and (t > 0).any() else np.nan)
-                assert fps[(tracker, seq)] == expected or (np.isnan(expected) and np.isnan(fps[(tracker, seq)]))
+                got = fps[(tracker, seq)]
+                assert got == expected or (np.isnan(expected) and np.isnan(got))
 
 
 def test_backend_choice_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:

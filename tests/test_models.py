@@ -111,7 +111,8 @@ def test_width_mult_scales_every_channel_and_heads_follow() -> None:
     dw = build_model("siamrpn-dw", width_mult=0.5)
     assert dw.head.cls.conv_kernel[0].weight.shape == (128, 128, 3, 3)
     assert dw.config["hidden"] == 128
-    assert build_model("siamrpn-dw", width_mult=0.5, hidden=32).head.reg.head[3].weight.shape == (20, 32, 1, 1)
+    narrow = build_model("siamrpn-dw", width_mult=0.5, hidden=32)
+    assert narrow.head.reg.head[3].weight.shape == (20, 32, 1, 1)
     assert build_model("siamfc", width_mult=0.5).backbone.out_channels == 128
     with pytest.raises(SiambenchError, match="multiple of 2"):
         build_model("siamfc", width_mult=0.3)  # 384 · 0.3 = 115: odd, grouped conv impossible

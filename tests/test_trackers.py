@@ -256,7 +256,8 @@ def test_fc_decide_window_prefers_centre() -> None:
     window = np.outer(np.hanning(272), np.hanning(272))
     window /= window.sum()
     rows, cols = np.mgrid[:272, :272]
-    blob = lambda r, c: np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * 15.0 ** 2))
+    def blob(r: float, c: float) -> np.ndarray:
+        return np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * 15.0 ** 2))
     responses = (blob(136, 136) + 1.02 * blob(40, 50))[None]     # smooth, like real responses
     kwargs = dict(scale_penalty=1.0, total_stride=8, response_up=16, instance_size=255)
     assert fc_decide(responses, window, np.ones(1), 100.0, window_influence=0.0,

@@ -14,8 +14,9 @@ rectangle; its axis-aligned ground truth is the bounding box of that rectangle (
 uses its benchmark's origin (the registry's ``DatasetSpec.origin``): the 1-based OTB files add 1
 to x and y, so OTB's ``x`` is the 1-based index of the leftmost pixel column; the VOT and GOT-10k
 files are 0-based (VOT's polygon of a rectangle is ``x, y, x + w, y, x + w, y + h, x, y + h`` as
-in the VOT toolkit, read with origin 0 as pysot and the VOT toolkit do). Numbers are written with ``repr`` (the shortest text that reads back to the same
-float64), never rounded. Fully out-of-view frames keep their true (off-image) box; the flags
+in the VOT toolkit, read with origin 0 as pysot and the VOT toolkit do). Numbers are written
+with ``repr`` (the shortest text that reads back to the same float64), never rounded. Fully
+out-of-view frames keep their true (off-image) box; the flags
 ``absent``/``cover`` (and GOT-10k's ``absence.label``) say that the target is not visible.
 """
 
@@ -526,7 +527,8 @@ def _with_flags(seq: Sequence, folder: Path, entry: dict[str, Any]) -> Sequence:
     size = entry.get("image_size")
     return Sequence(
         seq.name, groundtruth=lambda: seq.groundtruth, frame_paths=lambda: seq.frame_paths,
-        flags=lambda: read_sequence_flags(folder, int(length) if length else len(seq)), attributes=seq.attributes,
+        flags=lambda: read_sequence_flags(folder, int(length) if length else len(seq)),
+        attributes=seq.attributes,
         image_size=tuple(size) if size else None, dataset=seq.dataset, source=seq.source,
         meta={**seq.meta, **{k: entry[k] for k in ("theme", "index", "object_class") if k in entry}},
         length=length)

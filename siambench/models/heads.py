@@ -95,7 +95,8 @@ class UpChannelRPN(nn.Module):
                                 reg.reshape(-1, c, reg.shape[-2], reg.shape[-1]), t)
 
     def search(self, x_f: Tensor, kernels: UpChannelKernels) -> tuple[Tensor, Tensor]:
-        """Search features ``(N, C, 22, 22)`` + cached kernels → cls ``(N, 2k, 17, 17)``, reg ``(N, 4k, 17, 17)``."""
+        """Search features ``(N, C, 22, 22)`` + cached kernels → cls ``(N, 2k, 17, 17)``,
+        reg ``(N, 4k, 17, 17)``."""
         cls = xcorr(self.search_cls(x_f), kernels.cls, kernels.templates)
         reg = self.reg_adjust(xcorr(self.search_reg(x_f), kernels.reg, kernels.templates))
         return cls, reg

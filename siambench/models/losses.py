@@ -195,8 +195,9 @@ def siamrpn_loss(cls: Tensor, reg: Tensor, labels: Any, reg_targets: Any, reg_we
     lab = _as_tensor(labels, cls, torch.long).reshape(b, -1)
     tgt = _as_tensor(reg_targets, reg, reg.dtype).reshape(b, -1, 4)
     wgt = _as_tensor(reg_weights, reg, reg.dtype).reshape(b, -1)
-    if lab.shape[1] != logits.shape[1] or tgt.shape[1] != logits.shape[1] or wgt.shape[1] != logits.shape[1]:
-        raise SiambenchError(f"targets for {lab.shape[1]} anchors do not fit maps of {logits.shape[1]} anchors")
+    anchors = logits.shape[1]
+    if lab.shape[1] != anchors or tgt.shape[1] != anchors or wgt.shape[1] != anchors:
+        raise SiambenchError(f"targets for {lab.shape[1]} anchors do not fit maps of {anchors} anchors")
 
     nll = -F.log_softmax(logits, dim=-1).gather(-1, lab.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     pos = (lab == 1).to(nll.dtype)

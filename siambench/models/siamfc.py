@@ -13,11 +13,11 @@ from torch import Tensor, nn
 
 from siambench.errors import SiambenchError
 from siambench.models.backbones import AlexNetFC, AlexNetRPN
+from siambench.models.heads import SiamFCHead
 
 #: Backbones SiamFC can be built with: SiamFC's own AlexNetV1, or SiamRPN's AlexNet (so that a
 #: SiamFC-trained backbone can initialise a SiamRPN, as the paper's ImageNet backbone does).
 BACKBONES = ("alexnet-fc", "alexnet-rpn")
-from siambench.models.heads import SiamFCHead
 
 
 class SiamFC(nn.Module):

@@ -499,7 +499,7 @@ def _run_pool(todo: list[str], spec: TrackerSpec, context: JobContext, workers: 
                 if not any(process.is_alive() for process in processes):
                     if fatal:
                         raise SiambenchError("the worker processes could not start: "
-                                             + "; ".join(dict.fromkeys(fatal)))
+                                             + "; ".join(dict.fromkeys(fatal))) from None
                     break
                 continue
             if kind == "start":

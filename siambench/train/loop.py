@@ -480,7 +480,8 @@ def _train(tracker: str, out: Path, cfg: dict[str, Any], datasets: Sequence[tupl
                                    neg_prob=float(cfg["neg_prob"]))[info.rank::info.world]
         dataset = PairDataset(index, table[:steps_per_epoch * batch], cfg, kind, model.config)
         workers = int(cfg["workers"])
-        loader = DataLoader(dataset, batch_size=batch, sampler=SkipSampler(len(dataset), step_in_epoch * batch),
+        loader = DataLoader(dataset, batch_size=batch,
+                            sampler=SkipSampler(len(dataset), step_in_epoch * batch),
                             num_workers=workers, drop_last=True, pin_memory=dev.type == "cuda",
                             generator=torch.Generator().manual_seed(seed + epoch),
                             persistent_workers=False)
