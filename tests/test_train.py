@@ -242,6 +242,9 @@ def test_config_overrides_and_errors() -> None:
         resolve_config("siamrpn", "nope")
     with pytest.raises(SiambenchError, match="SiamRPN option"):
         resolve_config("siamfc", "cpu", {"neg_prob": 0.1})
+    assert resolve_config("siamrpn", "cpu", {"lambda_reg": 3})["lambda_reg"] == 3
+    with pytest.raises(SiambenchError, match="lambda_reg must be a positive number"):
+        resolve_config("siamrpn", "cpu", {"lambda_reg": -1})
 
 
 def test_cpu_bundled_sizes() -> None:

@@ -72,6 +72,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "pos_iou": 0.6, "neg_iou": 0.3, "anchor_total": 64, "anchor_max_pos": 16,
         "sampling": "paper",
         "loss_preset": "paper",
+        "lambda_reg": None,     # regression loss weight; None = the preset's (paper 1.0, pysot 1.2)
     },
     "siamfc": {
         **_COMMON,
@@ -189,6 +190,10 @@ def _check(tracker: str, cfg: Mapping[str, Any]) -> None:
     if not isinstance(cfg["brightness_max"], (int, float)) or not cfg["brightness_max"] >= 1:
         raise SiambenchError(f"training setting brightness_max must be a number ≥ 1, got "
                              f"{cfg['brightness_max']!r}")
+    lam = cfg.get("lambda_reg")
+    if lam is not None and (isinstance(lam, bool) or not isinstance(lam, (int, float)) or not lam > 0):
+        raise SiambenchError(f"training setting lambda_reg must be a positive number (or null for "
+                             f"the loss preset's), got {lam!r}")
     if cfg["keep_best"] and not int(cfg["val_sequences"]) > 0:
         raise SiambenchError("training setting keep_best needs validation: set val_sequences "
                              "(synthetic-val sequences, e.g. --set val_sequences=12)")

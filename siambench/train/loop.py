@@ -297,7 +297,8 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, sample: Mappi
             loss, loss_cls, loss_reg = siamrpn_loss(
                 cls.float(), reg.float(), sample["labels"].to(device),
                 sample["reg_targets"].to(device), sample["reg_weights"].to(device),
-                preset=str(cfg["loss_preset"]))
+                preset=str(cfg["loss_preset"]),
+                lambda_reg=None if cfg["lambda_reg"] is None else float(cfg["lambda_reg"]))
         else:
             response = model(z, x)
             if labels_fc is None:
