@@ -724,13 +724,19 @@ def _score_trackers_numba(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
     gt_list: list[np.ndarray] = []
     preds: list[np.ndarray] = []
     run_gt: list[int] = []
+    previous: tuple[tuple[str, ...], list[int]] = ((), [])
     for runs in collected.values():
+        preds.extend(runs.preds)
+        if runs.run_seqs == previous[0]:   # usually every tracker has the same sequences
+            run_gt.extend(previous[1])
+            continue
         for seq in runs.names:
             if seq not in seq_index:
                 seq_index[seq] = len(gt_list)
                 gt_list.append(gts[seq])
-        preds.extend(runs.preds)
-        run_gt.extend(map(seq_index.__getitem__, runs.run_seqs))
+        indices = list(map(seq_index.__getitem__, runs.run_seqs))
+        run_gt.extend(indices)
+        previous = (runs.run_seqs, indices)
     total = len(preds)
     succ = np.empty((total, _BINS_S - 1))
     prec = np.empty((total, _BINS_P - 1))
