@@ -330,6 +330,19 @@ def test_keep_best_selects_the_best_validation_epoch(tmp_path: Path, monkeypatch
         resolve_config("siamrpn", "cpu", {"keep_best": True, "val_sequences": 0})
 
 
+def test_validation_does_not_change_the_trained_weights(tmp_path: Path, monkeypatch) -> None:
+    from siambench.datasets.synthetic import SPLITS, VAL_SEED, SplitSpec
+
+    monkeypatch.setitem(SPLITS, "val", SplitSpec(VAL_SEED, 2, 6, "synthetic-val"))
+    _cached.clear()
+    plain = _tiny_run(tmp_path, tmp_path / "plain")
+    validated = _tiny_run(tmp_path, tmp_path / "validated", val_sequences=2, val_every=1)
+    assert [e for e, _ in validated.val_auc] == [1, 2] and not plain.val_auc
+    a = read_checkpoint(plain.model_path)["state_dict"]
+    b = read_checkpoint(validated.model_path)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_backbone_init_copies_a_siamfc_backbone(tmp_path: Path) -> None:
     from siambench.models.checkpoint import save_checkpoint
     from siambench.train.loop import init_backbone
