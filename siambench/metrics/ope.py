@@ -796,7 +796,7 @@ def _score_trackers_numba(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
 
 
 # estimated costs in the numba backend (ns on one core, only used to balance the threads): one
-# frame of a run, one frame time's speed (copy included), one time array's Python work
+# frame of a run, one frame time's speed, one time array's Python work (its address included)
 _COST_FRAME, _COST_TIME, _COST_TIME_ARRAY = 11.0, 0.8, 600.0
 
 
