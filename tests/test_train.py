@@ -245,6 +245,9 @@ def test_config_overrides_and_errors() -> None:
     assert resolve_config("siamrpn", "cpu", {"lambda_reg": 3})["lambda_reg"] == 3
     with pytest.raises(SiambenchError, match="lambda_reg must be a positive number"):
         resolve_config("siamrpn", "cpu", {"lambda_reg": -1})
+    assert resolve_config("siamrpn", "cpu", {"cls_balance": "balanced"})["cls_balance"] == "balanced"
+    with pytest.raises(SiambenchError, match="cls_balance must be mean or balanced"):
+        resolve_config("siamrpn", "cpu", {"cls_balance": "focal"})
 
 
 def test_cpu_bundled_sizes() -> None:

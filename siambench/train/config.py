@@ -73,6 +73,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "sampling": "paper",
         "loss_preset": "paper",
         "lambda_reg": None,     # regression loss weight; None = the preset's (paper 1.0, pysot 1.2)
+        "cls_balance": None,    # "mean" | "balanced" (0.5 pos + 0.5 neg); None = the preset's
     },
     "siamfc": {
         **_COMMON,
@@ -194,6 +195,9 @@ def _check(tracker: str, cfg: Mapping[str, Any]) -> None:
     if lam is not None and (isinstance(lam, bool) or not isinstance(lam, (int, float)) or not lam > 0):
         raise SiambenchError(f"training setting lambda_reg must be a positive number (or null for "
                              f"the loss preset's), got {lam!r}")
+    if cfg.get("cls_balance") not in (None, "mean", "balanced"):
+        raise SiambenchError(f"training setting cls_balance must be mean or balanced (or null for "
+                             f"the loss preset's), got {cfg['cls_balance']!r}")
     if cfg["keep_best"] and not int(cfg["val_sequences"]) > 0:
         raise SiambenchError("training setting keep_best needs validation: set val_sequences "
                              "(synthetic-val sequences, e.g. --set val_sequences=12)")

@@ -298,7 +298,8 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, sample: Mappi
                 cls.float(), reg.float(), sample["labels"].to(device),
                 sample["reg_targets"].to(device), sample["reg_weights"].to(device),
                 preset=str(cfg["loss_preset"]),
-                lambda_reg=None if cfg["lambda_reg"] is None else float(cfg["lambda_reg"]))
+                lambda_reg=None if cfg["lambda_reg"] is None else float(cfg["lambda_reg"]),
+                cls_balance=None if cfg["cls_balance"] is None else str(cfg["cls_balance"]))
         else:
             response = model(z, x)
             if labels_fc is None:
