@@ -144,14 +144,17 @@ def ope_curves(pred_addr, gt_addr, lengths, run_gt, thr_s, thr_n, first_frame_gt
         for j in range(n_s):
             cum += hs[j]
             succ[r, j] = (total - cum) / total
-        cum = 0
-        for j in range(n_p):
-            cum += hp[j]
-            prec[r, j] = cum / total
-        cum = 0
-        for j in range(n_p):
-            cum += hn[j]
-            norm[r, j] = cum / total
+        _hit_curve(hp, total, prec[r])
+        _hit_curve(hn, total, norm[r])
+
+
+@njit(**_JIT)
+def _hit_curve(hist, total, out):  # pragma: no cover
+    """``out[j] = #(key <= j) / total`` from the count histogram (``precision_from_histogram``)."""
+    cum = 0
+    for j in range(out.shape[0]):
+        cum += hist[j]
+        out[j] = cum / total
 
 
 @njit(**_JIT)

@@ -750,7 +750,7 @@ def _score_trackers_numba(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
              kernel.RULES[conv.invalid_gt], conv.inclusive_last, PERFECT_IOU, conv.norm == "pysot")
     entered = threading.Semaphore(0)
 
-    def histograms(lo: int, hi: int, pred_addr: np.ndarray,
+    def score_range(lo: int, hi: int, pred_addr: np.ndarray,
                    signal: threading.Semaphore | None = None) -> None:
         if signal is not None:
             signal.release()
@@ -769,7 +769,7 @@ def _score_trackers_numba(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
     # release the GIL). It waits for each pool thread to enter its kernel before running more
     # Python: a thread waiting for the GIL would otherwise lose a whole switch interval (5 ms).
     with ThreadPoolExecutor(max_workers=n_workers - 1) if n_workers > 1 else _NoPool() as pool:
-        futures = [pool.submit(histograms, lo, hi, _addresses(preds[lo:hi], keep, kernel), entered)
+        futures = [pool.submit(score_range, lo, hi, _addresses(preds[lo:hi], keep, kernel), entered)
                    for lo, hi in itertools.pairwise(cuts[:-1])]
         for _ in futures:
             entered.acquire()
@@ -778,7 +778,7 @@ def _score_trackers_numba(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
         time_lengths = np.fromiter(map(len, time_arrays), dtype=np.intp, count=len(time_arrays))
         if time_arrays:
             kernel.mean_rates(_addresses(time_arrays, keep, kernel, ndim=1), time_lengths, rates)
-        histograms(cuts[-2], cuts[-1], _addresses(preds[cuts[-2]:cuts[-1]], keep, kernel))
+        score_range(cuts[-2], cuts[-1], _addresses(preds[cuts[-2]:cuts[-1]], keep, kernel))
         for future in futures:
             future.result()
     fps_rows = np.full(sum(len(runs.names) for runs in collected.values()), np.nan)
@@ -959,10 +959,11 @@ def _sequence_table(blocks: list[tuple[str, _Block]]) -> pd.DataFrame:
     (a row's scores do not depend on the other rows)."""
     if not blocks:
         return pd.DataFrame(columns=SEQUENCE_COLUMNS)
+
     def per_block(values: Callable[[_Block], np.ndarray]) -> np.ndarray:
         return np.concatenate([values(block) for _, block in blocks])
 
-    def row_means(curves: np.ndarray) -> np.ndarray:   # np.mean(curves, axis=1), the same bits
+    def mean_of_each_row(curves: np.ndarray) -> np.ndarray:   # np.mean(curves, axis=1), same bits
         return np.add.reduce(curves, axis=1) / curves.shape[1]
 
     # per-block columns, concatenated: no copy of the (sequences x 21/51) curve blocks
@@ -973,10 +974,10 @@ def _sequence_table(blocks: list[tuple[str, _Block]]) -> pd.DataFrame:
             "sequence": np.array([name for _, block in blocks for name in block.names], dtype=object),
             "frames": per_block(lambda block: block.frames),
             "runs": per_block(lambda block: block.runs),
-            "success_auc": per_block(lambda block: row_means(block.success)),
+            "success_auc": per_block(lambda block: mean_of_each_row(block.success)),
             "success_rate": per_block(lambda block: block.success[:, SUCCESS_RATE_AT]),
             "precision": per_block(lambda block: block.precision[:, PRECISION_AT]),
-            "norm_precision": per_block(lambda block: row_means(block.norm_precision)),
+            "norm_precision": per_block(lambda block: mean_of_each_row(block.norm_precision)),
             "fps": per_block(lambda block: block.fps),
         }
     return pd.DataFrame(columns)

@@ -9,11 +9,11 @@ Importing this package does not import torch: the Siamese tracker modules
 from siambench.trackers.base import Tracker, TrackOutput
 from siambench.trackers.got10k_adapter import as_got10k
 from siambench.trackers.params import (
-                                       check_overrides,
-                                       load_param_file,
-                                       parse_set_options,
-                                       resolve_params,
-                                       trackers_root,
+    check_overrides,
+    load_param_file,
+    parse_set_options,
+    resolve_params,
+    trackers_root,
 )
 from siambench.trackers.registry import ENTRY_POINT_GROUP, TrackerInfo, create_tracker, list_trackers
 from siambench.trackers.simple import IdentityTracker, OracleTracker

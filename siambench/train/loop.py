@@ -142,7 +142,7 @@ def init_backbone(model: nn.Module, path: Path | str) -> None:
     SiamFC trained by ``siambench train --tracker siamfc --set model.backbone=alexnet-rpn`` (same
     widths). Raises one :class:`CheckpointError` when the file holds no backbone or it does not fit.
     """
-    path = Path(path)
+    path = Path(str(path))
     if not path.is_file():
         raise SiambenchError(f"backbone_init: checkpoint {path} not found")
     state = read_checkpoint(path)["state_dict"]
