@@ -352,6 +352,18 @@ def test_load_generates_once_and_regenerates_on_new_version(tmp_path: Path, monk
     assert not [p for p in tmp_path.iterdir() if p.name != "synthetic"]
 
 
+def test_load_regenerates_a_split_cached_under_its_older_definition(tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    monkeypatch.setitem(SPLITS, "train", SplitSpec(TRAIN_SEED, 2, 3, "synthetic-train"))
+    root = tmp_path / "train"
+    assert len(load_dataset("synthetic-train", root)) == 2
+    monkeypatch.setitem(SPLITS, "train", SplitSpec(TRAIN_SEED, 3, 2, "synthetic-train"))
+    ds = load_dataset("synthetic-train", root)
+    manifest = json.loads((root / MANIFEST).read_text())
+    assert (len(ds), len(ds[0].groundtruth)) == (3, 2)
+    assert (manifest["split"], manifest["sequences"], manifest["frames"]) == ("train", 3, 2)
+
+
 def test_load_rejects_the_other_split_and_unknown_variant(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(SPLITS, "train", SplitSpec(TRAIN_SEED, 2, 3, "synthetic-train"))
     root = tmp_path / "train"

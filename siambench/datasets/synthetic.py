@@ -74,7 +74,7 @@ MANIFEST = "synthetic.json"
 """The completion marker: written last, it records generator version, seed, counts and names."""
 
 JPEG_QUALITY = 85
-"""JPEG quality of written frames (keeps the 100 x 100 train split near 100 MB)."""
+"""JPEG quality of written frames (keeps the 1000 x 40 train split under 500 MB)."""
 
 
 @dataclass(frozen=True)
@@ -89,11 +89,13 @@ class SplitSpec:
 
 SPLITS: dict[str, SplitSpec] = {
     "test": SplitSpec(TEST_SEED, 20, 100, "synthetic"),
-    "train": SplitSpec(TRAIN_SEED, 100, 100, "synthetic-train"),
+    "train": SplitSpec(TRAIN_SEED, 1000, 40, "synthetic-train"),
     "val": SplitSpec(VAL_SEED, 12, 100, "synthetic-val"),
 }
-"""The registry variants: ``test`` (20 x 100 frames), ``train`` (100 x 100 frames) and ``val``
-(12 x 100 frames, for validation during training and for choosing hyper-parameters)."""
+"""The registry variants: ``test`` (20 x 100 frames), ``train`` (1000 x 40 frames: many short
+sequences, because the number of distinct targets, not of frames, is what a Siamese network
+learns from; see trackers/siamrpn/MODEL.md) and ``val`` (12 x 100 frames, for validation during
+training and for choosing hyper-parameters)."""
 
 
 @dataclass
@@ -491,7 +493,8 @@ def _install(temporary: Path, out: Path) -> None:
 def load(root: Path, variant: str) -> Dataset:
     """Load the synthetic ``test`` or ``train`` split from ``root``, generating it if needed.
 
-    ``root`` is regenerated when it has no complete set or one made by another generator version;
+    ``root`` is regenerated when it has no complete set, one made by another generator version,
+    or this split as an older definition of it (other seed or counts) made it;
     a complete set of the same version is reused (a custom set written with ``siambench data
     synth --format otb`` is loaded as it is). Frames are never read here.
     """
@@ -504,7 +507,10 @@ def load(root: Path, variant: str) -> Dataset:
             and manifest.get("split") not in (variant, "custom"):
         raise SiambenchError(f"{root} holds the synthetic {manifest.get('split')!r} split, not "
                              f"{variant!r}; give each split its own --root folder")
-    if manifest is None or manifest.get("version") != GENERATOR_VERSION \
+    stale = manifest is not None and manifest.get("split") == variant and (
+        manifest.get("seed"), manifest.get("sequences"), manifest.get("frames")) != (
+        spec.seed, spec.sequences, spec.frames)  # cached under an older definition of the split
+    if manifest is None or stale or manifest.get("version") != GENERATOR_VERSION \
             or manifest.get("format") != "otb":
         write_benchmark(root, "otb", spec.sequences, spec.frames, spec.seed)
         manifest = read_manifest(root)
