@@ -90,11 +90,11 @@ class SplitSpec:
 SPLITS: dict[str, SplitSpec] = {
     "test": SplitSpec(TEST_SEED, 20, 100, "synthetic"),
     "train": SplitSpec(TRAIN_SEED, 1000, 40, "synthetic-train"),
-    "val": SplitSpec(VAL_SEED, 12, 100, "synthetic-val"),
+    "val": SplitSpec(VAL_SEED, 40, 100, "synthetic-val"),
 }
 """The registry variants: ``test`` (20 x 100 frames), ``train`` (1000 x 40 frames: many short
 sequences, because the number of distinct targets, not of frames, is what a Siamese network
-learns from; see trackers/siamrpn/MODEL.md) and ``val`` (12 x 100 frames, for validation during
+learns from; see trackers/siamrpn/MODEL.md) and ``val`` (40 x 100 frames, for validation during
 training and for choosing hyper-parameters)."""
 
 

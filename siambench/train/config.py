@@ -56,7 +56,7 @@ _COMMON: dict[str, Any] = {
     "threads": 0,               # torch CPU threads; 0 = torch's default (all cores)
     "init_lr_scaling": True,    # SGD on the unscaled parametrisation of down-scaled inits
     "log_every": 20,            # metrics.csv line every N steps
-    "val_sequences": 0,         # synthetic-val sequences tracked for success AUC (max 12)
+    "val_sequences": 0,         # synthetic-val sequences tracked for success AUC (max 40)
     "val_every": 1,             # epochs between validation passes (and always after the last)
     "keep_best": False,         # model.pt = the weights of the best validation pass (early stopping)
     "max_steps": 0,             # stop (saving the training state) after this global step; 0 = off
