@@ -491,10 +491,10 @@ def _install(temporary: Path, out: Path) -> None:
 # -- the registry loader -----------------------------------------------------------------------------
 
 def load(root: Path, variant: str) -> Dataset:
-    """Load the synthetic ``test`` or ``train`` split from ``root``, generating it if needed.
+    """Load the synthetic ``test``, ``train`` or ``val`` split from ``root``, generating it if needed.
 
     ``root`` is regenerated when it has no complete set, one made by another generator version,
-    or this split as an older definition of it (other seed or counts) made it;
+    or this split as an earlier definition of it made it (another seed or size);
     a complete set of the same version is reused (a custom set written with ``siambench data
     synth --format otb`` is loaded as it is). Frames are never read here.
     """
