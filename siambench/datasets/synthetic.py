@@ -86,6 +86,10 @@ class SplitSpec:
     frames: int
     dataset: str
 
+    def made(self, seed: Any, sequences: Any, frames: Any) -> bool:
+        """Whether a set of this seed and these counts is this split (a manifest's or a request's)."""
+        return (self.seed, self.sequences, self.frames) == (seed, sequences, frames)
+
 
 SPLITS: dict[str, SplitSpec] = {
     "test": SplitSpec(TEST_SEED, 20, 100, "synthetic"),
@@ -434,8 +438,7 @@ def write_benchmark(out: Path, fmt: str = "otb", sequences: int = 20, frames: in
         if fmt in ("vot", "got10k"):
             _write(temporary / "list.txt", "".join(f"{name}\n" for name in names))
         split = next((key for key, spec in SPLITS.items()
-                      if (spec.seed, spec.sequences, spec.frames) == (int(seed), int(sequences),
-                                                                       int(frames))
+                      if spec.made(int(seed), int(sequences), int(frames))
                       and tuple(size) == (320, 240)), "custom")
         manifest = {"generator": "siambench.datasets.synthetic", "version": GENERATOR_VERSION,
                     "format": fmt, "split": split, "seed": int(seed),
@@ -507,9 +510,8 @@ def load(root: Path, variant: str) -> Dataset:
             and manifest.get("split") not in (variant, "custom"):
         raise SiambenchError(f"{root} holds the synthetic {manifest.get('split')!r} split, not "
                              f"{variant!r}; give each split its own --root folder")
-    stale = manifest is not None and manifest.get("split") == variant and (
-        manifest.get("seed"), manifest.get("sequences"), manifest.get("frames")) != (
-        spec.seed, spec.sequences, spec.frames)  # cached under an older definition of the split
+    stale = (manifest is not None and manifest.get("split") == variant  # an older definition's
+             and not spec.made(manifest.get("seed"), manifest.get("sequences"), manifest.get("frames")))
     if manifest is None or stale or manifest.get("version") != GENERATOR_VERSION \
             or manifest.get("format") != "otb":
         write_benchmark(root, "otb", spec.sequences, spec.frames, spec.seed)
