@@ -213,10 +213,14 @@ def run_command(tracker: str, dataset: str, root: Path | None, weights: str | No
 @click.option("--eao", default=None, type=click.Choice(["vot", "pysot"]),
               help="VOT EAO definition: the VOT toolkit's (default) or pysot's, which the "
                    "pysot-era papers print.")
+@click.option("--own-sequences", is_flag=True,
+              help="Score each tracker on all of its own sequences [default: compare trackers "
+                   "on the sequences that all of them have; the report lists those left out].")
 @click.argument("more", nargs=-1, metavar="")
 def report_command(compare: tuple[str, ...], dataset: str, root: Path | None,
                    results_dir: Path | None, out: Path, attributes: bool, strict: bool,
-                   convention: str | None, eao: str | None, more: tuple[str, ...]) -> None:
+                   convention: str | None, eao: str | None, own_sequences: bool,
+                   more: tuple[str, ...]) -> None:
     """Score raw results and write tables and plots (success/precision, EAO, AR, ...).
 
     Example: siambench report --compare siamfc siamrpn --dataset otb100 --root data/OTB100
@@ -228,7 +232,8 @@ def report_command(compare: tuple[str, ...], dataset: str, root: Path | None,
                                "--compare")
     report = build_report(dataset, root=root, results_dir=results_dir,
                           compare=[*compare, *more], out=out, attributes=attributes,
-                          strict=strict, convention=convention, eao=eao)
+                          strict=strict, convention=convention, eao=eao,
+                          own_sequences=own_sequences)
     click.echo(report.terminal_table())
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from siambench.datasets import Dataset, canonical_key, get_spec, load_dataset
 from siambench.errors import SiambenchError, UnknownNameError
+from siambench.fileio import atomic_write_text
 from siambench.metrics.got10k import SUCCESS_THRESHOLDS as GOT10K_THRESHOLDS
 from siambench.metrics.got10k import score_got10k
 from siambench.metrics.ope import (
@@ -32,7 +33,9 @@ from siambench.metrics.ope import (
 from siambench.metrics.vot import score_vot
 from siambench.protocols import Protocol, load_protocol
 from siambench.report import plots
+from siambench.report.coverage import Coverage, common_sequences, restrict
 from siambench.report.html import write_html
+from siambench.report.output import check_report_folder, staged_report
 from siambench.report.tables import to_terminal, write_tables
 from siambench.results import TrackerResults, align, find_trackers, read_tracker
 
@@ -56,9 +59,13 @@ class Report:
     files: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     breakdown: pd.DataFrame | None = None
+    captions: dict[Path, str] = field(default_factory=dict)
+    coverage: Coverage | None = None
 
     def terminal_table(self) -> str:
-        return to_terminal(self.summary)
+        """The ranked summary, followed by which sequences were left out of the comparison."""
+        note = self.coverage.note() if self.coverage is not None else None
+        return to_terminal(self.summary) + (f"\n{note}" if note else "")
 
 
 def metric_family(protocol: Protocol) -> str:
@@ -95,11 +102,18 @@ def select_trackers(found: dict[str, Path], compare: SequenceOf[str], results_di
 def build_report(dataset_name: str, *, root: Path | None = None, results_dir: Path | None = None,
                  compare: SequenceOf[str] = (), out: Path = Path("reports"),
                  attributes: bool = False, strict: bool = False,
-                 convention: str | None = None, eao: str | None = None) -> Report:
+                 convention: str | None = None, eao: str | None = None,
+                 own_sequences: bool = False) -> Report:
     """Score the trackers in ``results_dir`` (default ``results/<dataset>``) on a dataset and
     write ``summary.csv``, ``per_sequence.csv``, ``summary.md``, ``summary.tex``, the plots (PNG
-    and PDF) and ``index.html`` under ``<out>/<dataset>/``."""
+    and PDF) and ``index.html`` under ``<out>/<dataset>/`` (staged, see
+    :mod:`siambench.report.output`).
+
+    Several trackers are scored on the sequences that all of them have results for (the report
+    says which were left out); ``own_sequences=True`` scores each on all of its own.
+    """
     spec = get_spec(dataset_name)
+    check_report_folder(Path(out), Path(out) / spec.name)
     protocol = load_protocol(spec.protocol)
     family = metric_family(protocol)
     if convention is not None:
@@ -140,28 +154,52 @@ def build_report(dataset_name: str, *, root: Path | None = None, results_dir: Pa
             continue
         aligned[name] = results
         warnings += [f"{name}: {w}" for w in [*results.warnings, *found]]
+    for name in [n for n, r in aligned.items() if not any(r.sequences.values())]:
+        error = (f"{name}: no result matches a sequence of {spec.name} (results of another "
+                 "dataset? pass the right --dataset)")
+        if compare or strict:
+            raise SiambenchError(error)
+        warnings.append(f"{name}: not scored: {error}")
+        del aligned[name]
     if not aligned:
         raise SiambenchError(f"none of the {len(trackers)} trackers in {results_dir} could be "
                              "scored:\n" + "\n".join(warnings))
+    coverage = None
+    if len(aligned) > 1 and not own_sequences:
+        coverage = common_sequences(aligned, dataset.names)
+        aligned = restrict(aligned, coverage.common)
     scorer = {"ope": _score_ope, "vot": _score_vot, "got10k": _score_got10k}[family]
     target = Path(out) / spec.name
-    report = scorer(aligned, dataset, protocol, target, attributes)
-    report.family, report.dataset, report.warnings = family, spec.name, _unique(warnings)
-    report.summary = (report.summary[SUMMARY_COLUMNS[family]]
-                      .sort_values(_RANK_BY[family], ascending=False, kind="stable")
-                      .reset_index(drop=True))
-    caption = f"{spec.name}: {len(report.summary)} trackers"
-    report.files = [*write_tables(report.summary, report.per_sequence, target, caption=caption),
-                    *report.files]
-    if report.breakdown is not None:
-        breakdown_path = target / "per_attribute.csv"
-        report.breakdown.to_csv(breakdown_path, index=False, float_format="%.17g")
-        report.files.append(breakdown_path)
-    report.files.append(write_html(
-        target, title=f"siambench report — {spec.name}", summary=report.summary,
-        per_sequence=report.per_sequence, plots=[p for p in report.files if p.suffix == ".png"],
-        warnings=report.warnings, notes=_notes(family, protocol)))
+    with staged_report(Path(out), spec.name) as staging:
+        report = scorer(aligned, dataset, protocol, staging, attributes)
+        report.family, report.dataset, report.warnings = family, spec.name, _unique(warnings)
+        report.coverage = coverage
+        report.summary = (report.summary[SUMMARY_COLUMNS[family]]
+                          .sort_values(_RANK_BY[family], ascending=False, kind="stable")
+                          .reset_index(drop=True))
+        caption = f"{spec.name}: {len(report.summary)} trackers"
+        report.files = [*write_tables(report.summary, report.per_sequence, staging,
+                                      caption=caption), *report.files]
+        if report.breakdown is not None:
+            breakdown_path = staging / "per_attribute.csv"
+            atomic_write_text(breakdown_path, report.breakdown.to_csv(index=False,
+                                                                      float_format="%.17g"))
+            report.files.append(breakdown_path)
+        report.files.append(write_html(
+            staging, title=f"siambench report — {spec.name}", summary=report.summary,
+            per_sequence=report.per_sequence, plots=report.captions, warnings=report.warnings,
+            notes=[_notes(family, protocol), coverage.note() if coverage else ""]))
+    report.out = target
+    report.files = [target / path.relative_to(staging) for path in report.files]
+    report.captions = {target / path.relative_to(staging): text
+                       for path, text in report.captions.items()}
     return report
+
+
+def _plotted(captions: dict[Path, str], paths: list[Path], caption: str) -> list[Path]:
+    """Record a plot's caption (its title) for the HTML report; returns ``paths``."""
+    captions[paths[0]] = caption
+    return paths
 
 
 def _unique(items: list[str]) -> list[str]:
@@ -198,6 +236,7 @@ def _score_ope(aligned: dict[str, TrackerResults], dataset: Dataset, protocol: P
     scored = score_ope(results, groundtruth, times=times, attributes=seq_attributes,
                        convention=protocol.get("convention", "otb"))
     files: list[Path] = []
+    captions: dict[Path, str] = {}
     names = list(scored.curves)
     if names:
         overall = scored.overall.set_index("tracker")
@@ -209,11 +248,12 @@ def _score_ope(aligned: dict[str, TrackerResults], dataset: Dataset, protocol: P
             ("norm_precision", NORM_PRECISION_THRESHOLDS, "norm_precision",
              "Normalised precision plot", "normalised location error threshold",
              "norm_precision_plot")]:
-            files += plots.curve_plot(
+            heading = f"{title} of OPE — {dataset.name}"
+            files += _plotted(captions, plots.curve_plot(
                 target / stem, x, {t: scored.curves[t][key] for t in names},
                 {t: float(overall.loc[t, score]) for t in names},
-                title=f"{title} of OPE — {dataset.name}", xlabel=xlabel,
-                ylabel="success rate" if key == "success" else "precision")
+                title=heading, xlabel=xlabel,
+                ylabel="success rate" if key == "success" else "precision"), heading)
     breakdown = None
     if attributes and len(scored.by_attribute):
         breakdown = scored.by_attribute
@@ -225,12 +265,13 @@ def _score_ope(aligned: dict[str, TrackerResults], dataset: Dataset, protocol: P
             panels.setdefault(row.attribute, {})[row.tracker] = curve
             panel_scores.setdefault(row.attribute, {})[row.tracker] = float(row.success_auc)
             counts[row.attribute] = int(row.sequences)
-        files += plots.curve_grid(target / "success_by_attribute", SUCCESS_THRESHOLDS, panels,
-                                  panel_scores, title=f"Success by attribute — {dataset.name}",
-                                  xlabel="overlap threshold", ylabel="success rate",
-                                  counts=counts)
+        heading = f"Success by attribute — {dataset.name}"
+        files += _plotted(captions, plots.curve_grid(
+            target / "success_by_attribute", SUCCESS_THRESHOLDS, panels, panel_scores,
+            title=heading, xlabel="overlap threshold", ylabel="success rate", counts=counts),
+            heading)
     return Report("ope", dataset.name, scored.overall, scored.sequences, target, files,
-                  breakdown=breakdown)
+                  breakdown=breakdown, captions=captions)
 
 
 def _score_vot(aligned: dict[str, TrackerResults], dataset: Dataset, protocol: Protocol,
@@ -245,15 +286,21 @@ def _score_vot(aligned: dict[str, TrackerResults], dataset: Dataset, protocol: P
         tags={s.name: s.tags for s in sequences}, burnin=int(protocol["burnin"]),
         overlap=protocol.get("overlap", "raster"), eao=protocol.get("eao", "vot"))
     files: list[Path] = []
+    captions: dict[Path, str] = {}
     overall = scored.overall.set_index("tracker")
     if len(overall):
-        files += plots.eao_plots(target / "eao", scored.eao_curves,
-                                 {t: float(overall.loc[t, "eao"]) for t in overall.index},
-                                 protocol.eao_interval)
-        files += plots.ar_plot(target / "accuracy_robustness",
-                               {t: float(overall.loc[t, "accuracy"]) for t in overall.index},
-                               {t: float(overall.loc[t, "robustness"]) for t in overall.index},
-                               sensitivity=float(protocol.get("ar_sensitivity", 30)))
+        low, high = protocol.eao_interval
+        files += _plotted(captions, plots.eao_plots(
+            target / "eao", scored.eao_curves,
+            {t: float(overall.loc[t, "eao"]) for t in overall.index}, protocol.eao_interval,
+            dataset=dataset.name),
+            f"Expected overlap curve and EAO ranking — {dataset.name} (interval {low}-{high})")
+        files += _plotted(captions, plots.ar_plot(
+            target / "accuracy_robustness",
+            {t: float(overall.loc[t, "accuracy"]) for t in overall.index},
+            {t: float(overall.loc[t, "robustness"]) for t in overall.index},
+            dataset=dataset.name, sensitivity=float(protocol.get("ar_sensitivity", 30))),
+            f"Accuracy-robustness — {dataset.name}")
     breakdown = scored.by_tag if attributes and len(scored.by_tag) else None
     if breakdown is not None:
         panels: dict[str, dict[str, np.ndarray]] = {}
@@ -265,11 +312,12 @@ def _score_vot(aligned: dict[str, TrackerResults], dataset: Dataset, protocol: P
             curve[: len(source)] = source
             panels.setdefault(row.tag, {})[row.tracker] = curve
             panel_scores.setdefault(row.tag, {})[row.tracker] = float(row.eao)
-        files += plots.curve_grid(target / "eao_by_tag", np.arange(length), panels, panel_scores,
-                                  title=f"Expected overlap by tag — {dataset.name}",
-                                  xlabel="sequence length", ylabel="expected average overlap")
+        heading = f"Expected overlap by tag — {dataset.name}"
+        files += _plotted(captions, plots.curve_grid(
+            target / "eao_by_tag", np.arange(length), panels, panel_scores, title=heading,
+            xlabel="sequence length", ylabel="expected average overlap"), heading)
     return Report("vot", dataset.name, scored.overall, scored.sequences, target, files,
-                  breakdown=breakdown)
+                  breakdown=breakdown, captions=captions)
 
 
 def _known_size(sequence: Any) -> bool:
@@ -293,13 +341,16 @@ def _score_got10k(aligned: dict[str, TrackerResults], dataset: Dataset, protocol
                           image_sizes={s.name: s.image_size for s in sequences if _known_size(s)},
                           times=times)
     files: list[Path] = []
+    captions: dict[Path, str] = {}
     overall = scored.overall.set_index("tracker")
     if len(overall):
-        files += plots.curve_plot(target / "success_plot", GOT10K_THRESHOLDS, scored.curves,
-                                  {t: float(overall.loc[t, "ao"]) for t in overall.index},
-                                  title=f"Success plot — {dataset.name}",
-                                  xlabel="overlap threshold", ylabel="success rate")
-    return Report("got10k", dataset.name, scored.overall, scored.sequences, target, files)
+        heading = f"Success plot — {dataset.name}"
+        files += _plotted(captions, plots.curve_plot(
+            target / "success_plot", GOT10K_THRESHOLDS, scored.curves,
+            {t: float(overall.loc[t, "ao"]) for t in overall.index}, title=heading,
+            xlabel="overlap threshold", ylabel="success rate"), heading)
+    return Report("got10k", dataset.name, scored.overall, scored.sequences, target, files,
+                  captions=captions)
 
 
 def _visible(sequence: Any) -> np.ndarray | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -31,27 +32,27 @@ def _table_html(table: pd.DataFrame) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _image_html(path: Path, wide: bool) -> str:
+def _image_html(path: Path, caption: str, wide: bool) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     css = ' class="wide"' if wide else ""
-    return (f'<figure{css}><img alt="{html.escape(path.stem)}" '
-            f'src="data:image/png;base64,{data}"><figcaption>{html.escape(path.stem)}'
+    return (f'<figure{css}><img alt="{html.escape(caption)}" '
+            f'src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)}'
             "</figcaption></figure>")
 
 
 def write_html(out: Path, *, title: str, summary: pd.DataFrame, per_sequence: pd.DataFrame,
-               plots: list[Path], warnings: list[str], notes: str = "") -> Path:
-    """Write ``<out>/index.html``; ``plots`` are PNG files (PDF twins are linked, not shown)."""
+               plots: Mapping[Path, str], warnings: list[str], notes: Sequence[str] = ()) -> Path:
+    """Write ``<out>/index.html``; ``plots`` maps PNG files to their captions (the plots'
+    titles; PDF twins are not shown); ``notes`` are paragraphs shown above the tables."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
              f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
-    if notes:
-        parts.append(f"<p>{html.escape(notes)}</p>")
+    parts += [f"<p>{html.escape(note)}</p>" for note in notes if note]
     if warnings:
         items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
         parts.append(f"<div class='warnings'><strong>Warnings</strong><ul>{items}</ul></div>")
     parts += ["<h2>Summary</h2>", _table_html(summary), "<h2>Plots</h2>"]
-    parts += [_image_html(p, wide="attribute" in p.stem or "eao" in p.stem)
-              for p in plots if p.suffix == ".png"]
+    parts += [_image_html(path, caption, wide="attribute" in path.stem or "eao" in path.stem)
+              for path, caption in plots.items() if path.suffix == ".png"]
     parts += ["<h2>Per sequence</h2>", _table_html(per_sequence), "</body></html>"]
     path = out / "index.html"
     atomic_write_text(path, "\n".join(parts))

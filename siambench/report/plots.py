@@ -7,6 +7,7 @@ and VOT toolkits print them (``SiamRPN [0.637]``).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import matplotlib
 matplotlib.use("Agg")  # never open a window; safe on headless machines
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from siambench.fileio import atomic_write_bytes  # noqa: E402
 
 _STYLES = ["-", "--", "-.", ":"]
 
@@ -28,12 +31,16 @@ def _colour(index: int):
 
 
 def save_figure(figure: plt.Figure, out_base: Path) -> list[Path]:
-    """Save ``figure`` as ``<out_base>.png`` and ``<out_base>.pdf``, then close it."""
-    out_base.parent.mkdir(parents=True, exist_ok=True)
+    """Save ``figure`` as ``<out_base>.png`` and ``<out_base>.pdf`` (each written atomically: an
+    interrupted save never leaves a truncated plot), then close it."""
     paths = [out_base.with_suffix(".png"), out_base.with_suffix(".pdf")]
-    figure.savefig(paths[0], dpi=150, bbox_inches="tight")
-    figure.savefig(paths[1], bbox_inches="tight")
-    plt.close(figure)
+    try:
+        for path, options in zip(paths, ({"dpi": 150}, {}), strict=True):
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format=path.suffix[1:], bbox_inches="tight", **options)
+            atomic_write_bytes(path, buffer.getvalue(), fsync=False)
+    finally:
+        plt.close(figure)
     return paths
 
 
@@ -101,20 +108,27 @@ def curve_grid(out_base: Path, x: np.ndarray, panels: Mapping[str, Mapping[str, 
 
 
 def eao_plots(out_base: Path, curves: Mapping[str, np.ndarray], scores: Mapping[str, float],
-              interval: tuple[int, int]) -> list[Path]:
-    """The expected-average-overlap curves (with the interval shaded) and the EAO ranking."""
+              interval: tuple[int, int], *, dataset: str) -> list[Path]:
+    """The expected-average-overlap curves (with the interval shaded) and the EAO ranking.
+
+    The curve's x-range always covers the EAO interval (a short benchmark's curves end before
+    its upper bound; the axis still shows where the interval ends).
+    """
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     length = max(len(curve) for curve in curves.values()) if curves else 1
     draw_curves(left, np.arange(length), {k: _pad(v, length) for k, v in curves.items()},
                 scores)
-    left.axvspan(interval[0], interval[1], color="grey", alpha=0.15, lw=0)
-    left.set(title="Expected overlap curve", xlabel="sequence length (frames)",
-             ylabel="expected average overlap", ylim=(0, 1), xlim=(0, length - 1))
+    left.axvspan(interval[0], interval[1], color="grey", alpha=0.15, lw=0,
+                 label=f"EAO interval [{interval[0]}, {interval[1]}]")
+    left.set(title=f"Expected overlap curve — {dataset}", xlabel="sequence length (frames)",
+             ylabel="expected average overlap", ylim=(0, 1),
+             xlim=(0, max(length - 1, interval[1]) + 1))
     ranked = _ranked(scores)
     right.bar(range(len(ranked)), [scores[n] for n in ranked],
               color=[_colour(i) for i in range(len(ranked))])
     right.set_xticks(range(len(ranked)), ranked, rotation=45, ha="right", fontsize=8)
-    right.set(title=f"EAO ranking (interval {interval[0]}-{interval[1]})", ylabel="EAO")
+    right.set(title=f"EAO ranking — {dataset} (interval {interval[0]}-{interval[1]})",
+              ylabel="EAO")
     right.grid(True, axis="y", alpha=0.3)
     return save_figure(figure, out_base)
 
@@ -125,21 +139,29 @@ def _pad(curve: np.ndarray, length: int) -> np.ndarray:
     return out
 
 
+def reliability(failures_per_frame: float, sensitivity: float = 30.0) -> float:
+    """The VOT toolkit's AR-plot robustness coordinate ``exp(-S * failures per frame)``."""
+    return float(np.exp(-sensitivity * failures_per_frame))
+
+
 def ar_plot(out_base: Path, accuracy: Mapping[str, float], robustness: Mapping[str, float],
-            *, sensitivity: float = 30.0) -> list[Path]:
+            *, dataset: str, sensitivity: float = 30.0) -> list[Path]:
     """Accuracy-robustness plot as the VOT toolkit draws it.
 
     ``robustness`` is failures per frame; the horizontal axis is the reliability
     ``exp(-S * failures_per_frame)`` with the VOT stacks' sensitivity ``S = 30``, so better
-    trackers sit top-right.
+    trackers sit top-right. The legend gives each tracker's two plotted coordinates (accuracy,
+    reliability) and, named as such, the failures per frame it comes from.
     """
     figure, axes = plt.subplots(figsize=(5.5, 5))
     for index, name in enumerate(_ranked(accuracy)):
-        reliability = float(np.exp(-sensitivity * robustness[name]))
-        axes.scatter(reliability, accuracy[name], color=_colour(index), s=50,
+        x = reliability(robustness[name], sensitivity)
+        axes.scatter(x, accuracy[name], color=_colour(index), s=50,
                      marker="os^Dv<>ph*"[index % 10],
-                     label=f"{name} [A {accuracy[name]:.3f}, R {robustness[name]:.4f}]")
-    axes.set(title="Accuracy-robustness", xlabel=f"robustness  exp(-{sensitivity:g}·F/N)",
+                     label=f"{name} [A {accuracy[name]:.3f}, reliability {x:.3f} = "
+                           f"{robustness[name]:.4f} failures/frame]")
+    axes.set(title=f"Accuracy-robustness — {dataset}",
+             xlabel=f"reliability exp(-{sensitivity:g} × failures per frame)",
              ylabel="accuracy", xlim=(0, 1), ylim=(0, 1))
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=7, loc="lower left")
