@@ -47,7 +47,8 @@ def test_repetitions_averaged_and_pooling() -> None:
     res = {"t": {"a": gts["a"].copy(), "b": gts["b"] + [100.0, 0, 0, 0]}}
     report = score_got10k(res, gts)
     assert report.overall.ao[0] == pytest.approx(2 / 6)
-    assert list(report.overall.columns) == ["tracker", "sequences", "ao", "sr50", "sr75", "fps"]
+    assert list(report.overall.columns) == ["tracker", "sequences", "ao", "sr50", "sr75", "fps_mean",
+                                            "fps_total"]
     assert report.sequences.set_index("sequence").ao.to_dict() == {"a": 1.0, "b": 0.0}
 
 
@@ -105,18 +106,19 @@ def test_oracle_random_results_equal_got10k() -> None:
         assert abs(overall.loc[name, "ao"] - ao) < 1e-9
         assert abs(overall.loc[name, "sr50"] - sr) < 1e-9
         assert abs(overall.loc[name, "sr75"] - curve[75]) < 1e-9
-        assert abs(overall.loc[name, "fps"] - speed) < 1e-9
+        assert abs(overall.loc[name, "fps_mean"] - speed) < 1e-9   # got10k's speed is our fps_mean
         np.testing.assert_allclose(report.curves[name], curve, rtol=0, atol=1e-12)
         for seq, (s_ao, s_sr, s_speed, s_sr75) in seq_wise.items():
             record = report.scores[name][seq]
             assert abs(record.ao - s_ao) < 1e-9 and abs(record.sr50 - s_sr) < 1e-9
-            assert abs(record.sr75 - s_sr75) < 1e-9 and abs(record.fps - s_speed) < 1e-9
+            assert abs(record.sr75 - s_sr75) < 1e-9 and abs(record.fps_mean - s_speed) < 1e-9
     assert len(SUCCESS_THRESHOLDS) == 101
 
 
 def test_missing_or_empty_times_give_no_speed() -> None:
     gt = np.tile([[0.0, 0.0, 10.0, 10.0]], (3, 1))
     report = score_got10k({"t": {"s": [gt]}}, {"s": gt}, times={"t": {"s": []}})
-    assert np.isnan(report.overall.fps[0])
+    assert np.isnan(report.overall.fps_mean[0]) and np.isnan(report.overall.fps_total[0])
     timed = score_got10k({"t": {"s": [gt]}}, {"s": gt}, times={"t": {"s": [np.array([0.5, 0.25, 0.0])]}})
-    assert timed.overall.fps[0] == 3.0
+    assert timed.overall.fps_mean[0] == 3.0      # mean(1/0.5, 1/0.25); the zero time is not valid
+    assert timed.overall.fps_total[0] == 2 / 0.75  # 2 valid frames in 0.75 s

@@ -134,11 +134,13 @@ def test_report_tables_attributes_and_fps() -> None:
     times = {"a": {k: np.full(30, 0.02) for k in gts}}
     attributes = {"s0": ["OCC"], "s1": ["OCC", "IV"], "s2": [], "s3": ["IV"]}
     report = score_ope(results, gts, times=times, attributes=attributes)
-    assert list(report.overall.columns[:6]) == ["tracker", "sequences", "success_auc", "precision",
-                                                "norm_precision", "fps"]
+    assert list(report.overall.columns[:7]) == ["tracker", "sequences", "success_auc", "precision",
+                                                "norm_precision", "fps_mean", "fps_total"]
     assert len(report.sequences) == 8 and list(report.overall.tracker) == ["a", "b"]
-    assert report.overall.set_index("tracker").loc["a", "fps"] == pytest.approx(50.0)
-    assert np.isnan(report.overall.set_index("tracker").loc["b", "fps"])
+    assert report.overall.set_index("tracker").loc["a", "fps_mean"] == pytest.approx(50.0)
+    assert report.overall.set_index("tracker").loc["a", "fps_total"] == pytest.approx(50.0)
+    assert np.isnan(report.overall.set_index("tracker").loc["b", "fps_mean"])
+    assert np.isnan(report.overall.set_index("tracker").loc["b", "fps_total"])
     occ = report.by_attribute.set_index(["tracker", "attribute"]).loc[("a", "OCC")]
     subset = score_ope({"a": {k: results["a"][k] for k in ("s0", "s1")}}, gts).overall.iloc[0]
     assert occ.sequences == 2
@@ -153,9 +155,12 @@ def test_times_per_run_lists_and_empty_lists() -> None:
     times = {"t": {"a": [np.array([0.5, 0.5, 0.25, 0.0]), np.array([0.25, np.nan, 0.5, 0.5])],
                    "b": []}}
     report = score_ope({"t": {"a": [gt, gt], "b": gt}}, {"a": gt, "b": gt}, times=times)
-    fps = report.sequences.set_index("sequence").fps
+    fps = report.sequences.set_index("sequence").fps_mean
     assert fps["a"] == pytest.approx((2 + 2 + 4 + 4 + 2 + 2) / 6) and np.isnan(fps["b"])
-    assert report.overall.fps[0] == pytest.approx(fps["a"])
+    assert report.overall.fps_mean[0] == pytest.approx(fps["a"])
+    total = report.sequences.set_index("sequence").fps_total
+    assert total["a"] == pytest.approx(6 / 2.5) and np.isnan(total["b"])  # 6 valid times, 2.5 s
+    assert report.overall.fps_total[0] == pytest.approx(6 / 2.5)
 
 
 def test_inputs_not_modified_and_errors() -> None:
@@ -265,7 +270,7 @@ def _assert_matches_got10k(results: dict, gts: dict, times: dict | None = None) 
         assert abs(overall.loc[name, "success_auc"] - auc) < 1e-9
         assert abs(overall.loc[name, "precision"] - prec) < 1e-9
         if times is not None:
-            assert abs(overall.loc[name, "fps"] - fps) < 1e-9
+            assert abs(overall.loc[name, "fps_mean"] - fps) < 1e-9   # got10k's speed
         records = report.scores(name)
         for seq, (s_curve, p_curve, s_auc, s_prec, speed) in seq_wise.items():
             np.testing.assert_allclose(records[seq].success_curve, s_curve, rtol=0, atol=1e-9)
@@ -273,7 +278,7 @@ def _assert_matches_got10k(results: dict, gts: dict, times: dict | None = None) 
             assert abs(records[seq].success_auc - s_auc) < 1e-9
             assert abs(records[seq].precision - s_prec) < 1e-9
             if times is not None:
-                assert abs(records[seq].fps - speed) < 1e-9
+                assert abs(records[seq].fps_mean - speed) < 1e-9
 
 
 @pytest.mark.parametrize("integer_boxes", [False, True])
@@ -477,7 +482,7 @@ def test_chunking_and_threads_do_not_change_tables(monkeypatch) -> None:
         for tracker in results:
             for name in ("success", "precision", "norm_precision"):
                 np.testing.assert_array_equal(other.curves[tracker][name], baseline.curves[tracker][name])
-    fps = baseline.sequences.set_index(["tracker", "sequence"]).fps
+    fps = baseline.sequences.set_index(["tracker", "sequence"]).fps_mean
     t = times["a"]["s0"]
     assert fps[("a", "s0")] == pytest.approx(np.mean(1.0 / t), rel=1e-12)
     assert np.isnan(fps[("b", "s0")])
@@ -524,8 +529,8 @@ def _assert_same_reports(reports: tuple) -> None:
                 for name in ("success_curve", "precision_curve", "norm_precision_curve"):
                     np.testing.assert_array_equal(getattr(mine, name), getattr(record, name),
                                                   err_msg=f"{tracker} {seq} {name}")
-        pd_testing.assert_frame_equal(other.sequences.drop(columns="fps"),
-                                      reference.sequences.drop(columns="fps"), check_exact=True)
+        pd_testing.assert_frame_equal(other.sequences.drop(columns="fps_mean"),
+                                      reference.sequences.drop(columns="fps_mean"), check_exact=True)
 
 
 @pytest.mark.parametrize("convention", [*CONVENTIONS, "miss", "pysot-none", "inclusive-pysot"])
@@ -565,7 +570,7 @@ def test_numba_speeds_equal_got10k_mean_exactly() -> None:
     times["u"]["s1"] = [np.zeros(1)]                              # no positive time: NaN
     times["t"]["s3"] = times["t"]["s7"] = None                    # no times: NaN
     for report in _backend_reports(results, gts, times, CONVENTIONS["got10k"])[1:]:
-        fps = report.sequences.set_index(["tracker", "sequence"]).fps
+        fps = report.sequences.set_index(["tracker", "sequence"]).fps_mean
         for tracker, by_seq in times.items():
             for seq, t in by_seq.items():
                 t = None if t is None else np.concatenate([t]).ravel() if isinstance(t, list) else t
@@ -611,7 +616,7 @@ def test_numba_speeds_equal_numpy_mean_bit_for_bit(backend: str, workers: int) -
         t[::5] = 0.0          # not positive: skipped
         t[1::7] = np.nan      # NaN: skipped
     report = score_ope(results, gts, times=times, workers=workers, backend="numba")
-    fps = report.sequences.set_index(["tracker", "sequence"]).fps
+    fps = report.sequences.set_index(["tracker", "sequence"]).fps_mean
     for tracker, by_seq in times.items():
         for seq, t in by_seq.items():
             assert fps[(tracker, seq)] == np.mean(1.0 / t[t > 0])

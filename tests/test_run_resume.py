@@ -19,12 +19,32 @@ from siambench.datasets.synthetic import write_benchmark
 SEQUENCES, FRAMES = 4, 10
 
 _PLUGIN = '''
-"""A slow scripted tracker for the resume test: the box drifts by a fixed step per frame."""
+"""A slow scripted tracker for the resume test: the box drifts by a fixed step per frame.
+
+With DRIFT_GATE=<folder><os.pathsep><n> in the environment, the first init of each process
+leaves a file in <folder> and waits (at most 60 s) until n processes have done so: concurrent
+runs then each hold a sequence at the same moment (tests/test_faults_run.py)."""
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 
 from siambench.trackers.base import TrackOutput, Tracker
+
+_GATED = []
+
+
+def _gate():
+    spec = os.environ.get("DRIFT_GATE")
+    if not spec or _GATED:
+        return
+    _GATED.append(True)
+    folder, count = spec.rsplit(os.pathsep, 1)
+    (Path(folder) / str(os.getpid())).touch()
+    deadline = time.monotonic() + 60
+    while len(list(Path(folder).iterdir())) < int(count) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 class Drift(Tracker):
@@ -35,6 +55,7 @@ class Drift(Tracker):
         self.delay, self.step, self.box = float(delay), float(step), None
 
     def init(self, frame, box):
+        _gate()
         self.box = np.array(box, dtype=np.float64)
 
     def update(self, frame):
@@ -138,12 +159,19 @@ def test_killed_run_resumes_to_the_uninterrupted_results(otb, plugin_env, tmp_pa
     assert set(states) <= {"done", "pending", "running"}
     assert manifest["ended"] is None  # the killed session never finished
     done_before = states.count("done")
+    # at most the sequence in flight is left claimed, by a process that is gone (a stale claim)
+    stale = list((folder / ".siambench" / "claims").glob("*.claim"))
+    assert len(stale) <= 1
 
     resumed = subprocess.run(_command(otb, tmp_path / "killed"), env=plugin_env,
                              check=False, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert (f"{SEQUENCES - done_before} sequences run, {done_before} already complete"
             in resumed.stdout)
+    assert "in progress elsewhere" not in resumed.stdout
+    if stale:  # the killed run's claim was taken over, and said so
+        assert f"{stale[0].stem}: took over the stale claim of pid" in resumed.stderr
+    assert not list((folder / ".siambench" / "claims").glob("*.claim"))
     assert _results(folder) == expected
     manifest = json.loads((folder / "run.json").read_text())
     assert all(s["status"] == "done" for s in manifest["sequences"].values())

@@ -1,4 +1,4 @@
-"""GOT-10k metrics: average overlap (AO), success rates SR@0.5 and SR@0.75, speed.
+"""GOT-10k metrics: average overlap (AO), success rates SR@0.5 and SR@0.75, speeds.
 
 As got10k's ``ExperimentGOT10k.report`` (``experiments/got10k.py``) defines them:
 
@@ -12,7 +12,9 @@ As got10k's ``ExperimentGOT10k.report`` (``experiments/got10k.py``) defines them
   of per-sequence means);
 * ``sr50 = mean(IoU > 0.5)``, ``sr75 = mean(IoU > thr[75])`` on got10k's 101-point grid
   ``linspace(0, 1, 101)`` (strict ``>``); the 101-point success curve is returned for plots;
-* speed = ``mean(1 / t)`` over all positive, non-NaN frame times (init included), pooled.
+* speeds, from the valid (positive, non-NaN) frame times, init included: ``fps_mean`` = ``mean(1 / t)``
+  (got10k's ``speed``; like AO, pooled over every frame of every repetition and, overall, of every
+  sequence); ``fps_total`` = frames with a valid time / the sum of those times (pooled likewise).
 
 One difference, documented: a NaN result row (the tracker gave no box) scores IoU 0 here, where
 got10k's mean would become NaN.
@@ -37,12 +39,14 @@ SR75_THRESHOLD = float(SUCCESS_THRESHOLDS[75])
 
 @dataclass(frozen=True)
 class GOT10kSequenceScore:
-    """One tracker on one sequence: the pooled IoUs of its runs and its timing sums."""
+    """One tracker on one sequence: the pooled IoUs of its runs and its timing sums (over the
+    valid times: ``sum(1 / t)``, their count and ``sum(t)``)."""
 
     ious: np.ndarray
     runs: int
     inv_time_sum: float = 0.0
     time_count: int = 0
+    time_sum: float = 0.0
 
     @property
     def frames(self) -> int:
@@ -65,9 +69,15 @@ class GOT10kSequenceScore:
         return float(np.mean(self.ious > SR75_THRESHOLD)) if len(self.ious) else float("nan")
 
     @property
-    def fps(self) -> float:
-        """``mean(1 / t)`` over the positive frame times (NaN without times)."""
+    def fps_mean(self) -> float:
+        """``mean(1 / t)`` over the valid frame times (got10k's speed; NaN without times)."""
         return self.inv_time_sum / self.time_count if self.time_count else float("nan")
+
+    @property
+    def fps_total(self) -> float:
+        """Frames with a valid time / the sum of those times (NaN without times)."""
+        return self.time_count / self.time_sum if self.time_count and self.time_sum > 0 \
+            else float("nan")
 
     @property
     def success_curve(self) -> np.ndarray:
@@ -86,9 +96,10 @@ def success_curve(ious: np.ndarray) -> np.ndarray:
 
 @dataclass
 class GOT10kReport:
-    """``sequences``: ``tracker, sequence, frames, runs, ao, sr50, sr75, fps``; ``overall``:
-    ``tracker, sequences, ao, sr50, sr75, fps``; ``curves[tracker]``: the pooled 101-point success
-    curve; ``scores[tracker][sequence]``: the records. Unrounded fractions."""
+    """``sequences``: ``tracker, sequence, frames, runs, ao, sr50, sr75, fps_mean, fps_total``;
+    ``overall``: ``tracker, sequences, ao, sr50, sr75, fps_mean, fps_total``; ``curves[tracker]``:
+    the pooled 101-point success curve; ``scores[tracker][sequence]``: the records. Unrounded
+    fractions."""
 
     sequences: pd.DataFrame
     overall: pd.DataFrame
@@ -96,19 +107,20 @@ class GOT10kReport:
     scores: dict[str, dict[str, GOT10kSequenceScore]] = field(default_factory=dict)
 
 
-def _time_sums(times: Any) -> tuple[float, int]:
+def _time_sums(times: Any) -> tuple[float, int, float]:
+    """``(sum(1 / t), count, sum(t))`` over the valid (positive, non-NaN) times."""
     if times is None:
-        return 0.0, 0
+        return 0.0, 0, 0.0
     if isinstance(times, np.ndarray):
         flat = times.astype(np.float64).ravel()
     else:
         parts = [np.asarray(t, dtype=np.float64).ravel() for t in times if t is not None]
         if not parts:
-            return 0.0, 0
+            return 0.0, 0, 0.0
         flat = np.concatenate(parts)
     with np.errstate(invalid="ignore"):
         flat = flat[flat > 0]
-    return float(np.sum(1.0 / flat)), len(flat)
+    return float(np.sum(1.0 / flat)), len(flat), float(np.sum(flat))
 
 
 def got10k_sequence_score(runs: Any, groundtruth: Any, *, visible: Any = None,
@@ -140,8 +152,8 @@ def got10k_sequence_score(runs: Any, groundtruth: Any, *, visible: Any = None,
                                f"{len(gt)} (expected one box per frame)")
         iou = np.asarray(rect_iou(run[keep], gt[keep], bound=image_size), dtype=np.float64)
         pooled.append(np.nan_to_num(iou, nan=0.0))
-    inv_sum, count = _time_sums(times)
-    return GOT10kSequenceScore(np.concatenate(pooled), len(run_list), inv_sum, count)
+    inv_sum, count, total = _time_sums(times)
+    return GOT10kSequenceScore(np.concatenate(pooled), len(run_list), inv_sum, count, total)
 
 
 def aggregate_got10k(scores: Mapping[str, Mapping[str, GOT10kSequenceScore]]) -> GOT10kReport:
@@ -152,20 +164,24 @@ def aggregate_got10k(scores: Mapping[str, Mapping[str, GOT10kSequenceScore]]) ->
     for tracker, by_seq in scores.items():
         for seq, s in by_seq.items():
             seq_rows.append({"tracker": tracker, "sequence": seq, "frames": s.frames, "runs": s.runs,
-                             "ao": s.ao, "sr50": s.sr50, "sr75": s.sr75, "fps": s.fps})
+                             "ao": s.ao, "sr50": s.sr50, "sr75": s.sr75, "fps_mean": s.fps_mean,
+                             "fps_total": s.fps_total})
         if not by_seq:
             continue
         ious = np.concatenate([s.ious for s in by_seq.values()])
         inv = sum(s.inv_time_sum for s in by_seq.values())
         count = sum(s.time_count for s in by_seq.values())
-        pooled = GOT10kSequenceScore(ious, 1, inv, count)
+        seconds = sum(s.time_sum for s in by_seq.values())
+        pooled = GOT10kSequenceScore(ious, 1, inv, count, seconds)
         curves[tracker] = pooled.success_curve
         overall_rows.append({"tracker": tracker, "sequences": len(by_seq), "ao": pooled.ao,
-                             "sr50": pooled.sr50, "sr75": pooled.sr75, "fps": pooled.fps})
+                             "sr50": pooled.sr50, "sr75": pooled.sr75, "fps_mean": pooled.fps_mean,
+                             "fps_total": pooled.fps_total})
     return GOT10kReport(
         sequences=pd.DataFrame(seq_rows, columns=["tracker", "sequence", "frames", "runs", "ao", "sr50",
-                                                  "sr75", "fps"]),
-        overall=pd.DataFrame(overall_rows, columns=["tracker", "sequences", "ao", "sr50", "sr75", "fps"]),
+                                                  "sr75", "fps_mean", "fps_total"]),
+        overall=pd.DataFrame(overall_rows, columns=["tracker", "sequences", "ao", "sr50", "sr75",
+                                                    "fps_mean", "fps_total"]),
         curves=curves, scores={t: dict(v) for t, v in scores.items()})
 
 

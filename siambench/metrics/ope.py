@@ -1,4 +1,4 @@
-"""One-pass evaluation (OPE) metrics: success, precision, normalised precision, speed.
+"""One-pass evaluation (OPE) metrics: success, precision, normalised precision, speeds.
 
 Used for OTB, UAV123, LaSOT and the synthetic benchmark; nothing here knows a dataset's name:
 every rule is a field of :class:`OPEConvention`, chosen by the protocol.
@@ -18,8 +18,10 @@ Definitions (boxes ``x, y, w, h``, continuous IoU and centre ``x + (w - 1) / 2``
 * **aggregation** (OTB toolkit and got10k ``ExperimentOTB``): a sequence's curves are the mean over its
   runs; the dataset's curves are the unweighted mean of the per-sequence curves; AUC and precision are
   read from the mean curves. Per-attribute rows aggregate the sequences having the attribute.
-* **fps**: per sequence ``mean(1 / t)`` over positive, non-NaN frame times (init included), dataset =
-  mean over the sequences that have a speed (got10k).
+* **speeds** (tracker seconds per frame, init included; valid times are positive and not NaN):
+  ``fps_mean`` = per sequence ``mean(1 / t)`` over its valid times, dataset = mean over the sequences
+  that have one (got10k's ``speed``); ``fps_total`` = frames with a valid time / the sum of those
+  times, per sequence and pooled over the dataset's sequences (the rate of the whole run).
 
 Conventions (``convention=`` a name from :data:`CONVENTIONS` or an :class:`OPEConvention`):
 
@@ -135,10 +137,12 @@ def resolve_convention(convention: str | OPEConvention) -> OPEConvention:
 
 @dataclass(frozen=True)
 class OPESequenceScore:
-    """Curves of one tracker on one sequence (mean over its runs) and its speed.
+    """Curves of one tracker on one sequence (mean over its runs) and its speeds.
 
     ``frames``: frames in the denominator of one run; ``runs``: number of runs averaged.
-    Curves are NaN when no frame is scored.
+    Curves are NaN when no frame is scored. ``fps_mean``: ``mean(1 / t)``; ``fps_total``: valid
+    times / their sum; ``timed_frames`` and ``tracker_seconds``: that count and that sum (speeds
+    NaN without times; see the module docstring).
     """
 
     success_curve: np.ndarray
@@ -146,7 +150,16 @@ class OPESequenceScore:
     norm_precision_curve: np.ndarray
     frames: int
     runs: int = 1
-    fps: float = float("nan")
+    fps_mean: float = float("nan")
+    timed_frames: int = 0
+    tracker_seconds: float = 0.0
+
+    @property
+    def fps_total(self) -> float:
+        """Frames with a valid time / the sum of those times (NaN without times)."""
+        if self.timed_frames and self.tracker_seconds > 0:
+            return self.timed_frames / self.tracker_seconds
+        return float("nan")
 
     @property
     def success_auc(self) -> float:
@@ -174,10 +187,11 @@ class OPEReport:
     """Scores as DataFrames plus the curves behind them.
 
     ``sequences``: one row per (tracker, sequence): ``tracker, sequence, frames, runs, success_auc,
-    success_rate, precision, norm_precision, fps``. ``overall``: one row per tracker: ``tracker,
-    sequences, success_auc, precision, norm_precision, fps, success_rate``. ``by_attribute``: one
-    row per (tracker, attribute) with the overall columns plus ``attribute``. ``curves[tracker]`` and
-    ``attribute_curves[(tracker, attribute)]`` hold ``success``, ``precision``, ``norm_precision``.
+    success_rate, precision, norm_precision, fps_mean, fps_total``. ``overall``: one row per tracker:
+    ``tracker, sequences, success_auc, precision, norm_precision, fps_mean, fps_total, success_rate``.
+    ``by_attribute``: one row per (tracker, attribute) with the overall columns plus ``attribute``.
+    ``curves[tracker]`` and ``attribute_curves[(tracker, attribute)]`` hold ``success``,
+    ``precision``, ``norm_precision``.
     ``scores(tracker)`` gives the per-sequence records. Scores are unrounded fractions.
     """
 
@@ -462,7 +476,16 @@ class _Block:
     norm_precision: np.ndarray
     frames: np.ndarray
     runs: np.ndarray
-    fps: np.ndarray
+    fps_mean: np.ndarray
+    timed: np.ndarray     # frames with a valid time, per sequence
+    seconds: np.ndarray   # the sum of those times
+
+    @property
+    def fps_total(self) -> np.ndarray:
+        """Per sequence: frames with a valid time / their summed time; NaN without times."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where((self.timed > 0) & (self.seconds > 0),
+                            self.timed / np.where(self.seconds > 0, self.seconds, 1.0), np.nan)
 
     @classmethod
     def from_records(cls, records: Mapping[str, OPESequenceScore]) -> _Block:
@@ -472,11 +495,14 @@ class _Block:
                    np.array([r.norm_precision_curve for r in values]).reshape(len(values), -1),
                    np.array([r.frames for r in values], dtype=np.int64),
                    np.array([r.runs for r in values], dtype=np.int64),
-                   np.array([r.fps for r in values], dtype=np.float64))
+                   np.array([r.fps_mean for r in values], dtype=np.float64),
+                   np.array([r.timed_frames for r in values], dtype=np.int64),
+                   np.array([r.tracker_seconds for r in values], dtype=np.float64))
 
     def records(self) -> dict[str, OPESequenceScore]:
         return {name: OPESequenceScore(self.success[i], self.precision[i], self.norm_precision[i],
-                                       int(self.frames[i]), int(self.runs[i]), float(self.fps[i]))
+                                       int(self.frames[i]), int(self.runs[i]), float(self.fps_mean[i]),
+                                       int(self.timed[i]), float(self.seconds[i]))
                 for i, name in enumerate(self.names)}
 
 
@@ -568,9 +594,40 @@ def _as_times(value: Any) -> np.ndarray | None:
     return array if array.size else None
 
 
-def _sequence_fps(names: list[str], times: Mapping[str, Any], buffers: _Buffers) -> np.ndarray:
-    """Per sequence ``mean(1 / t)`` over positive non-NaN times (got10k); NaN without times."""
-    fps = np.full(len(names), np.nan)
+@dataclass
+class _Speeds:
+    """Per-sequence speeds of one tracker: ``mean(1 / t)`` (NaN without times), the number of valid
+    times and their sum."""
+
+    fps_mean: np.ndarray
+    timed: np.ndarray
+    seconds: np.ndarray
+
+    @classmethod
+    def none(cls, count: int) -> _Speeds:
+        return cls(np.full(count, np.nan), np.zeros(count, np.int64), np.zeros(count))
+
+
+def _time_totals(times: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per non-empty array: the number of valid (positive, non-NaN) times and their sum. One
+    vectorised pass over all arrays; each array's sum depends only on its own values."""
+    if not times:
+        return np.zeros(0, np.int64), np.zeros(0)
+    lengths = np.fromiter(map(len, times), dtype=np.intp, count=len(times))
+    starts = np.cumsum(lengths) - lengths
+    flat = np.concatenate(times) if len(times) > 1 else times[0]
+    with np.errstate(invalid="ignore"):
+        ok = flat > 0
+    if ok.all():   # the usual case
+        return lengths.astype(np.int64), np.add.reduceat(flat, starts)
+    return (np.add.reduceat(ok, starts, dtype=np.int64),
+            np.add.reduceat(np.where(ok, flat, 0.0), starts))
+
+
+def _sequence_fps(names: list[str], times: Mapping[str, Any], buffers: _Buffers) -> _Speeds:
+    """Per sequence ``mean(1 / t)`` over positive non-NaN times (got10k; NaN without times) and
+    the count and sum of those times."""
+    speeds = _Speeds.none(len(names))
     have: list[int] = []
     parts: list[np.ndarray] = []
     for i, name in enumerate(names):
@@ -579,8 +636,9 @@ def _sequence_fps(names: list[str], times: Mapping[str, Any], buffers: _Buffers)
             have.append(i)
             parts.append(array)
     if have:
-        fps[have] = _times_rate(parts, buffers)
-    return fps
+        speeds.fps_mean[have] = _times_rate(parts, buffers)
+        speeds.timed[have], speeds.seconds[have] = _time_totals(parts)
+    return speeds
 
 
 def _run_curves(hists: tuple[np.ndarray, np.ndarray, np.ndarray], frames: np.ndarray
@@ -592,20 +650,22 @@ def _run_curves(hists: tuple[np.ndarray, np.ndarray, np.ndarray], frames: np.nda
 
 
 def _tracker_block(runs: _Runs, frames: np.ndarray | None, curves: tuple[np.ndarray, np.ndarray, np.ndarray],
-                   fps: np.ndarray) -> _Block:
+                   speeds: _Speeds) -> _Block:
     """Per-sequence curves of one tracker from its per-run curves (:func:`_run_curves`) and scored
     frames per run (``frames`` None: the tracker has no runs)."""
     n_seq = len(runs.names)
     if frames is None:
         empty = np.zeros((0, 0))
-        return _Block([], empty, empty, empty, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+        return _Block([], empty, empty, empty, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0),
+                      np.zeros(0, np.int64), np.zeros(0))
     succ, prec, norm = curves
     per_seq = np.asarray(runs.runs_per_seq, dtype=np.int64)
     if len(runs.preds) != n_seq:  # mean over the runs of each sequence
         first = np.cumsum(per_seq) - per_seq
         succ, prec, norm = (np.add.reduceat(c, first, axis=0) / per_seq[:, None] for c in (succ, prec, norm))
         frames = frames[first]
-    return _Block(runs.names, succ, prec, norm, frames.astype(np.int64), per_seq, fps)
+    return _Block(runs.names, succ, prec, norm, frames.astype(np.int64), per_seq, speeds.fps_mean,
+                  speeds.timed, speeds.seconds)
 
 
 _CHUNKS_PER_TASK = 8   # a thread-pool task scores up to 8 chunks of one tracker
@@ -637,7 +697,7 @@ def _score_trackers_numpy(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
         lay = layouts[runs.run_seqs]
         return _run_histograms(runs.preds, lay, conv, lay.chunks[lo:hi], thread_buffers())
 
-    def speeds(tracker: str) -> np.ndarray:
+    def speeds(tracker: str) -> _Speeds:
         return _sequence_fps(collected[tracker].names, times[tracker], thread_buffers())
 
     tasks: list[tuple[str, Callable[[], Any]]] = []
@@ -657,9 +717,9 @@ def _score_trackers_numpy(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
     hists = {tracker: (np.zeros((len(runs.preds), _BINS_S), np.int64),
                        np.zeros((len(runs.preds), _BINS_P), np.int64),
                        np.zeros((len(runs.preds), _BINS_P), np.int64)) for tracker, runs in collected.items()}
-    fps: dict[str, np.ndarray] = {}
+    fps: dict[str, _Speeds] = {}
     for (tracker, _), value in zip(tasks, done):
-        if not isinstance(value, tuple):
+        if isinstance(value, _Speeds):
             fps[tracker] = value
             continue
         r0, *parts = value
@@ -668,7 +728,7 @@ def _score_trackers_numpy(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
     return {tracker: _tracker_block(runs, layouts[runs.run_seqs].frames if runs.run_seqs else None,
                                     _run_curves(hists[tracker], layouts[runs.run_seqs].frames)
                                     if runs.run_seqs else (),
-                                    fps.get(tracker, np.full(len(runs.names), np.nan)))
+                                    fps.get(tracker) or _Speeds.none(len(runs.names)))
             for tracker, runs in collected.items()}
 
 
@@ -778,26 +838,33 @@ def _score_trackers_numba(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
         time_lengths = np.fromiter(map(len, time_arrays), dtype=np.intp, count=len(time_arrays))
         if time_arrays:
             kernel.mean_rates(_addresses(time_arrays, keep, kernel, ndim=1), time_lengths, rates)
+        timed, seconds = _time_totals(time_arrays)
         score_range(cuts[-2], cuts[-1], _addresses(preds[cuts[-2]:cuts[-1]], keep, kernel))
         for future in futures:
             future.result()
-    fps_rows = np.full(sum(len(runs.names) for runs in collected.values()), np.nan)
-    fps_rows[where] = rates
+    speeds = _Speeds.none(sum(len(runs.names) for runs in collected.values()))
+    speeds.fps_mean[where] = rates
+    speeds.timed[where] = timed
+    speeds.seconds[where] = seconds
     curves = (succ, prec, norm)
     blocks = {}
     r0 = s0 = 0
     for tracker, runs in collected.items():
         rows = slice(r0, r0 + len(runs.preds))
         r0 = rows.stop
+        part = slice(s0, s0 + len(runs.names))
         blocks[tracker] = _tracker_block(runs, frames[rows] if len(runs.preds) else None,
-                                         tuple(c[rows] for c in curves), fps_rows[s0: s0 + len(runs.names)])
+                                         tuple(c[rows] for c in curves),
+                                         _Speeds(speeds.fps_mean[part], speeds.timed[part],
+                                                 speeds.seconds[part]))
         s0 += len(runs.names)
     return blocks
 
 
 # estimated costs in the numba backend (ns on one core, only used to balance the threads): one
-# frame of a run, one frame time's speed, one time array's Python work (its address included)
-_COST_FRAME, _COST_TIME, _COST_TIME_ARRAY = 11.0, 0.8, 600.0
+# frame of a run, one frame time's speeds (the kernel's mean rate, then the numpy count and sum), one
+# time array's Python work (its address included)
+_COST_FRAME, _COST_TIME, _COST_TIME_ARRAY = 11.0, 2.8, 600.0
 
 
 def _split_runs(lengths: np.ndarray, n_workers: int, extra: float) -> list[int]:
@@ -918,10 +985,10 @@ def ope_sequence_score(pred: Any, gt: Any, *, times: Any = None,
 # aggregation
 # --------------------------------------------------------------------------------------------
 
-OVERALL_COLUMNS = ["tracker", "sequences", "success_auc", "precision", "norm_precision", "fps",
-                   "success_rate"]
+OVERALL_COLUMNS = ["tracker", "sequences", "success_auc", "precision", "norm_precision", "fps_mean",
+                   "fps_total", "success_rate"]
 SEQUENCE_COLUMNS = ["tracker", "sequence", "frames", "runs", "success_auc", "success_rate",
-                    "precision", "norm_precision", "fps"]
+                    "precision", "norm_precision", "fps_mean", "fps_total"]
 
 
 def _mean_rows(curves: np.ndarray) -> np.ndarray:
@@ -940,15 +1007,17 @@ def _overall(tracker: str, block: _Block, rows: np.ndarray | slice
     if not keep.all():
         succ, prec, norm = succ[keep], prec[keep], norm[keep]
     curves = {"success": _mean_rows(succ), "precision": _mean_rows(prec), "norm_precision": _mean_rows(norm)}
-    fps = block.fps[rows]
+    fps = block.fps_mean[rows]
     fps = fps[np.isfinite(fps)]
+    timed, seconds = int(block.timed[rows].sum()), float(block.seconds[rows].sum())
     row = {
         "tracker": tracker,
         "sequences": len(keep),
         "success_auc": float(np.add.reduce(curves["success"]) / len(curves["success"])),   # np.mean
         "precision": float(curves["precision"][PRECISION_AT]),
         "norm_precision": float(np.add.reduce(curves["norm_precision"]) / len(curves["norm_precision"])),
-        "fps": float(np.sum(fps) / len(fps)) if len(fps) else float("nan"),
+        "fps_mean": float(np.sum(fps) / len(fps)) if len(fps) else float("nan"),
+        "fps_total": timed / seconds if timed and seconds > 0 else float("nan"),
         "success_rate": float(curves["success"][SUCCESS_RATE_AT]),
     }
     return row, curves
@@ -978,7 +1047,8 @@ def _sequence_table(blocks: list[tuple[str, _Block]]) -> pd.DataFrame:
             "success_rate": per_block(lambda block: block.success[:, SUCCESS_RATE_AT]),
             "precision": per_block(lambda block: block.precision[:, PRECISION_AT]),
             "norm_precision": per_block(lambda block: mean_of_each_row(block.norm_precision)),
-            "fps": per_block(lambda block: block.fps),
+            "fps_mean": per_block(lambda block: block.fps_mean),
+            "fps_total": per_block(lambda block: block.fps_total),
         }
     return pd.DataFrame(columns)
 

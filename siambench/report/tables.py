@@ -15,7 +15,8 @@ import pandas as pd
 from siambench.fileio import atomic_write_text
 
 #: Decimals shown per column in the human-readable tables (CSV files are never rounded).
-COLUMN_DIGITS = {"robustness": 4, "failures": 1, "fps": 1, "frames": 0, "runs": 0}
+COLUMN_DIGITS = {"robustness": 4, "failures": 1, "fps_mean": 1, "fps_total": 1, "frames": 0,
+                 "runs": 0}
 
 
 def _cell(value: object, digits: int) -> str:

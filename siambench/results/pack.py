@@ -9,14 +9,13 @@ results (full precision, commas), whatever the source's delimiters were.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from siambench.datasets.base import canonical_key
 from siambench.errors import SiambenchError
+from siambench.fileio import atomic_path
 from siambench.results.read import read_tracker
 from siambench.results.write import got10k_files
 
@@ -74,16 +73,9 @@ def _listing(items: list[str]) -> str:
 
 
 def _write_zip(out_zip: Path, files: dict[str, str]) -> Path:
-    out_zip.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=out_zip.parent, prefix=f".{out_zip.name}.",
-                                    suffix=".tmp")
-    os.close(handle)
-    try:
+    """Write the zip atomically, with the umask's mode for a normal file."""
+    with atomic_path(out_zip) as temp:
         with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for rel in sorted(files):
                 archive.writestr(rel, files[rel])
-        os.replace(temp, out_zip)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
     return out_zip

@@ -10,7 +10,10 @@ Layout of a tracker's results folder ``<results-dir>/<dataset>/<label>/``:
   file still has its recorded checksum. Hidden (dot) folders are ignored by the result readers;
 * ``run.json`` — the human-readable manifest, rebuilt from the status files under a lock
   (``.siambench/lock``) whenever one is written, so several shards (processes or machines on a
-  shared file system) writing into one folder never lose each other's entries.
+  shared file system) writing into one folder never lose each other's entries;
+* ``.siambench/claims/<seq>.claim`` — the claim of a sequence being tracked, so that concurrent
+  runs and shards share the work instead of each tracking every sequence
+  (:mod:`siambench.run.claims`).
 
 Config hash: SHA-256 of the canonical JSON (sorted keys, no spaces) of ``{"tracker": name,
 "params": resolved hyper-parameters, "model_config": model config}``. Weights checksum: SHA-256
@@ -45,8 +48,10 @@ __all__ = [
     "file_sha256",
     "folder_lock",
     "library_versions",
+    "mean_rate",
     "now_iso",
     "read_manifest",
+    "read_status",
     "read_statuses",
     "remove_status",
     "session_record",
@@ -164,6 +169,21 @@ def remove_status(folder: Path, sequence: str) -> None:
     _status_path(folder, sequence).unlink(missing_ok=True)
 
 
+def read_status(folder: Path, sequence: str) -> dict[str, Any] | None:
+    """The status of one sequence, None when it has none (errors as :func:`read_statuses`)."""
+    path = _status_path(folder, sequence)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataFormatError(path, f"not a readable sequence status ({error})",
+                              hint="delete it to rerun that sequence") from error
+    if not isinstance(data, dict):
+        raise DataFormatError(path, "expected a JSON object", hint="delete it to rerun that sequence")
+    return data
+
+
 def read_statuses(folder: Path) -> dict[str, dict[str, Any]]:
     """Every sequence status in ``folder`` (sequence name -> status dict); unreadable status
     files (which the atomic writes never leave) raise a :class:`DataFormatError`."""
@@ -240,6 +260,15 @@ def describe_differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list
     return lines
 
 
+def mean_rate(speeds: list[tuple[float, int]], *, pooled: bool = False) -> float | None:
+    """``fps_mean`` of several sequences from their ``(fps_mean, timed frames)``: the mean over
+    the sequences, or with ``pooled`` (GOT-10k, as got10k) the mean over all their frames."""
+    if pooled:
+        frames = sum(count for _, count in speeds)
+        return sum(rate * count for rate, count in speeds) / frames if frames else None
+    return sum(rate for rate, _ in speeds) / len(speeds) if speeds else None
+
+
 def update_manifest(folder: Path, header: Mapping[str, Any], session: Mapping[str, Any],
                     selection: list[str], *, in_flight: frozenset[str] = frozenset()) -> dict:
     """Rebuild ``run.json`` from the status files; call under :func:`folder_lock`.
@@ -248,7 +277,14 @@ def update_manifest(folder: Path, header: Mapping[str, Any], session: Mapping[st
     (with an ``id``) replaces the entry of the same id in ``sessions``; other sessions (other
     shards) are kept. Sequences: every status file, plus ``pending`` for the names of
     ``selection`` and of the previous manifest's pending entries that have none (``running``
-    for ``in_flight``). Returns the manifest written.
+    for ``in_flight``: this run's sequences and those claimed by other runs). Returns the
+    manifest written.
+
+    Speeds (tracker time only, frame decoding excluded; valid times are positive, non-NaN):
+    per sequence and in ``summary``, ``fps_total`` = frames with a valid time / the sum of those
+    times; ``fps_mean`` = mean over the frames of ``1 / t`` per sequence (got10k's speed), and
+    in ``summary`` the mean of the done sequences' ``fps_mean`` (pooled over their frames for
+    the GOT-10k layout, as got10k and the report).
     """
     folder = Path(folder)
     previous = read_manifest(folder) or {}
@@ -259,9 +295,11 @@ def update_manifest(folder: Path, header: Mapping[str, Any], session: Mapping[st
     sequences: dict[str, dict[str, Any]] = {}
     for name, status in statuses.items():
         entry = {key: status[key] for key in ("status", "error", "frames", "repetitions",
-                                              "tracked_frames", "fps", "seconds", "finished",
-                                              "host", "device")
+                                              "tracked_frames", "seconds", "fps_total",
+                                              "fps_mean", "finished", "host", "device")
                  if key in status}
+        if "fps" in status and "fps_total" not in status:  # written before the two names
+            entry["fps_total"] = status["fps"]
         sequences[name] = entry
     earlier = previous.get("sequences", {}) if previous.get("config_hash") == header.get(
         "config_hash") else {}
@@ -274,6 +312,9 @@ def update_manifest(folder: Path, header: Mapping[str, Any], session: Mapping[st
     frames = int(sum(int(s.get("frames", 0)) for s in done))
     tracked = int(sum(int(s.get("tracked_frames", 0)) for s in done))
     seconds = float(sum(float(s.get("seconds", 0.0)) for s in done))
+    rates = [(float(s["fps_mean"]), int(s.get("tracked_frames", 0))) for s in done
+             if isinstance(s.get("fps_mean"), (int, float))]
+    pooled = (header.get("dataset") or {}).get("layout") == "got10k"
     manifest = {
         "format": FORMAT, **dict(header),
         "started": min((s.get("started") for s in sessions if s.get("started")), default=None),
@@ -281,7 +322,9 @@ def update_manifest(folder: Path, header: Mapping[str, Any], session: Mapping[st
         "host": session.get("host"), "device": session.get("device"),
         "versions": session.get("versions"),
         "summary": {**counts, "frames": frames, "tracked_frames": tracked,
-                    "tracker_seconds": seconds, "fps": tracked / seconds if seconds > 0 else None},
+                    "tracker_seconds": seconds,
+                    "fps_total": tracked / seconds if seconds > 0 else None,
+                    "fps_mean": mean_rate(rates, pooled=pooled)},
         "sessions": sessions,
         "sequences": dict(sorted(sequences.items())),
     }
@@ -290,9 +333,16 @@ def update_manifest(folder: Path, header: Mapping[str, Any], session: Mapping[st
 
 
 def session_record(session_id: str, *, device: str, workers: int, shard: tuple[int, int] | None,
-                   started: str, ended: str | None, selection: list[str]) -> dict[str, Any]:
-    """One invocation of ``siambench run`` as recorded in ``run.json``'s ``sessions``."""
-    return {"id": session_id, "host": platform.node(), "pid": os.getpid(), "device": device,
-            "workers": workers, "shard": None if shard is None else f"{shard[0]}/{shard[1]}",
-            "sequences": len(selection), "started": started, "ended": ended,
-            "versions": library_versions(), "command": sys.argv[1:] if sys.argv else []}
+                   started: str, ended: str | None, selection: list[str],
+                   tracked: list[str] | None = None,
+                   interrupted: bool = False) -> dict[str, Any]:
+    """One invocation of ``siambench run`` as recorded in ``run.json``'s ``sessions``;
+    ``tracked``: the sequences this session tracked (done or failed), in order."""
+    record = {"id": session_id, "host": platform.node(), "pid": os.getpid(), "device": device,
+              "workers": workers, "shard": None if shard is None else f"{shard[0]}/{shard[1]}",
+              "sequences": len(selection), "tracked": list(tracked or []),
+              "started": started, "ended": ended,
+              "versions": library_versions(), "command": sys.argv[1:] if sys.argv else []}
+    if interrupted:
+        record["interrupted"] = True
+    return record

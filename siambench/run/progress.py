@@ -1,10 +1,11 @@
 """Progress bars of ``siambench run``: one for the whole run, one per worker (tqdm, stderr).
 
 The overall bar counts frames handed to the tracker (``init``/``update`` calls) and shows the
-wall-clock rate in frames/s plus the tracker's own fps (times excluding decode) of the finished
-sequences. A sequence's share of the total is its length times the repetitions expected; when
-it finishes the bar is moved to exactly that share (VOT skips frames after a failure, a
-deterministic tracker stops after its first repetitions), so the bar ends at 100 %.
+wall-clock rate in frames/s plus the tracker's own speed ``fps_total`` (frames / tracker
+seconds, decode excluded) of the finished sequences. A sequence's share of the total is its
+length times the repetitions expected; when it finishes the bar is moved to exactly that share
+(VOT skips frames after a failure, a deterministic tracker stops after its first repetitions),
+so the bar ends at 100 %.
 """
 
 from __future__ import annotations
@@ -74,12 +75,18 @@ class RunProgress:
             self._failed += 1
         self._postfix()
 
+    def skip(self, share: int) -> None:
+        """A sequence of ``share`` frames will not be tracked here (another run holds it, or
+        finished it meanwhile): move the overall bar past it."""
+        if share:
+            self.overall.update(share)
+
     def _postfix(self) -> None:
         fields = {"seq": f"{self._done + self._failed}/{self._sequences}"}
         if self._failed:
             fields["failed"] = str(self._failed)
         if self._seconds > 0:
-            fields["tracker_fps"] = f"{self._frames / self._seconds:.1f}"
+            fields["fps_total"] = f"{self._frames / self._seconds:.1f}"
         self.overall.set_postfix(fields, refresh=False)
 
     def close(self) -> None:

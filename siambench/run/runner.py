@@ -14,6 +14,16 @@ results of another configuration is refused unless ``force=True``, which deletes
 Sharding: ``shard=(i, n)`` with **1-based** ``i`` (``1 <= i <= n``, as SLURM array indices
 ``1-n``) takes sequences ``i-1, i-1+n, i-1+2n, ...`` of the selection in dataset order; shards
 write into the same folder and merge there.
+
+Concurrent runs: each sequence is claimed (:mod:`siambench.run.claims`) just before it is
+tracked, so several runs (or shards) started on one folder share the work: a sequence claimed by
+a live run is skipped and reported as "in progress elsewhere", one finished meanwhile by another
+run counts as already complete, and the claim of a killed run is taken over.
+
+Speeds (tracker time only, frame decoding excluded): ``fps_total`` = frames with a valid time /
+the sum of those times; ``fps_mean`` = per sequence the mean of ``1 / t`` (got10k's speed), then
+the mean over sequences (pooled over all frames for GOT-10k, as got10k): the report's two
+columns of the same names.
 """
 
 from __future__ import annotations
@@ -34,13 +44,16 @@ import yaml
 from siambench.datasets import Dataset, get_spec, load_dataset
 from siambench.errors import SiambenchError
 from siambench.protocols import load_protocol
+from siambench.run.claims import ClaimBook, live_claims
 from siambench.run.manifest import (
     config_hash,
     describe_differences,
     file_sha256,
     folder_lock,
+    mean_rate,
     now_iso,
     read_manifest,
+    read_status,
     read_statuses,
     remove_status,
     session_record,
@@ -70,8 +83,10 @@ _SIAMESE = ("siamrpn", "siamfc")
 @dataclass
 class RunSummary:
     """What a run did. ``failed``: sequence -> error; ``not_run``: selected sequences left
-    pending (interrupted, or every worker died); ``frames``/``tracker_fps``: frames tracked in
-    this session and the tracker's speed on them (decode excluded)."""
+    pending (interrupted, or every worker died); ``elsewhere``: sequences skipped because
+    another live run holds their claim (not failures); ``frames``: frames with a valid tracker
+    time in this session; ``fps_total`` and ``fps_mean``: the tracker's speed on them (decode
+    excluded; see the module docstring)."""
 
     folder: Path
     dataset: str
@@ -84,8 +99,11 @@ class RunSummary:
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     not_run: list[str] = field(default_factory=list)
+    elsewhere: list[str] = field(default_factory=list)
     frames: int = 0
     tracker_seconds: float = 0.0
+    sequence_speeds: list[tuple[float, int]] = field(default_factory=list)  # (fps_mean, frames)
+    pooled_fps_mean: bool = False  # GOT-10k: fps_mean pooled over frames, as got10k
     wall_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     random_weights: bool = False
@@ -96,19 +114,33 @@ class RunSummary:
         return not self.failed and not self.not_run
 
     @property
-    def tracker_fps(self) -> float | None:
+    def fps_total(self) -> float | None:
+        """Frames tracked / tracker seconds, over this session's done sequences."""
         return self.frames / self.tracker_seconds if self.tracker_seconds > 0 else None
+
+    @property
+    def fps_mean(self) -> float | None:
+        """The mean per-frame rate ``1 / t`` of each of this session's done sequences, averaged
+        over the sequences (pooled over all their frames on GOT-10k, as the report does)."""
+        return mean_rate(self.sequence_speeds, pooled=self.pooled_fps_mean)
 
     def lines(self) -> list[str]:
         """The final summary, one line each."""
-        fps = self.tracker_fps
+        total, mean = self.fps_total, self.fps_mean
+        speed = ""
+        if total:
+            speed = (f"; {self.frames} frames, tracker only (decode excluded): fps_total "
+                     f"{total:.1f}" + (f", fps_mean {mean:.1f}" if mean else "")
+                     + f"; {self.wall_seconds:.1f} s wall")
         lines = [f"{self.label} on {self.dataset}: {len(self.done)} sequences run, "
                  f"{len(self.skipped)} already complete (skipped), {len(self.failed)} failed"
-                 + (f", {len(self.not_run)} not run" if self.not_run else "")
-                 + (f"; {self.frames} frames at {fps:.1f} fps (tracker only), "
-                    f"{self.wall_seconds:.1f} s wall" if fps else "")]
+                 + (f", {len(self.elsewhere)} in progress elsewhere" if self.elsewhere else "")
+                 + (f", {len(self.not_run)} not run" if self.not_run else "") + speed]
         for name, error in self.failed.items():
             lines.append(f"failed: {name}: {error}")
+        if self.elsewhere:
+            lines.append("in progress elsewhere (claimed by another live run; rerun later to "
+                         "check): " + ", ".join(self.elsewhere))
         if self.not_run:
             lines.append("not run: " + ", ".join(self.not_run))
         return lines
@@ -238,7 +270,11 @@ def _weights_identity(spec: TrackerSpec) -> tuple[str | None, str]:
     if spec.weights is not None:
         path = Path(spec.weights).expanduser()
         if not path.is_file():
-            raise SiambenchError(f"weights file {path} does not exist")
+            from siambench.datasets.base import path_kind
+
+            kind = path_kind(path)
+            raise SiambenchError(f"weights file {path} does not exist" if kind == "missing" else
+                                 f"weights file {path} is {kind}, expected a weights file")
         return str(path.resolve()), file_sha256(path)
     if spec.name.lower() in _SIAMESE:
         from siambench.trackers.params import trackers_root
@@ -324,7 +360,7 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
         warnings.append(RANDOM_WEIGHTS_WARNING)
         echo(f"warning: {RANDOM_WEIGHTS_WARNING}")
 
-    data = load_dataset(spec_ds.name, root)
+    data = load_dataset(spec_ds.name, root, progress=progress)
     selection, mine = _select(data, sequences, shard_)
     label = label or spec.name
     if not re.fullmatch(r"[^/\\:*?\"<>|\x00-\x1f]+", label) or label in (".", ".."):
@@ -348,33 +384,73 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
     session_id = uuid.uuid4().hex
     summary = RunSummary(folder=folder, dataset=spec_ds.name, root=data.root, label=label,
                          config_hash=chash, weights_checksum=weights_checksum,
-                         selected=mine, warnings=warnings, random_weights=random_weights)
+                         selected=mine, warnings=warnings, random_weights=random_weights,
+                         pooled_fps_mean=layout == "got10k")
 
-    def session(ended: str | None) -> dict[str, Any]:
+    claims = ClaimBook(folder, session_id)
+    tracked: list[str] = []
+    in_flight: set[str] = set()
+
+    def session(ended: str | None, interrupted: bool = False) -> dict[str, Any]:
         return session_record(session_id, device=device, workers=workers, shard=shard_,
-                              started=started, ended=ended, selection=mine)
+                              started=started, ended=ended, selection=mine, tracked=tracked,
+                              interrupted=interrupted)
+
+    def manifest(ended: str | None = None, interrupted: bool = False) -> None:
+        """Rebuild run.json (under the folder lock): sequences this run or another live run
+        tracks are ``running``."""
+        update_manifest(folder, header, session(ended, interrupted), selection,
+                        in_flight=frozenset(in_flight | set(live_claims(folder))))
 
     with folder_lock(folder):
         todo = _prepare(folder, header, mine, force, echo, summary, layout)
-        update_manifest(folder, header, session(None), selection)
+        manifest()
 
     context = JobContext(dataset=spec_ds.name, root=data.root, protocol=spec_ds.protocol,
                          origin=spec_ds.origin, repetitions=repetitions, folder=folder,
                          layout=layout, seed=int(seed), label=label, video_dir=video_dir)
-    in_flight: set[str] = set()
+
+    def claim(name: str) -> bool:
+        """Claim ``name`` for this run; False (and the summary says why) when another run
+        holds it or has recorded it since :func:`_prepare` removed its status."""
+        with folder_lock(folder):
+            status = read_status(folder, name)
+            if status is not None:
+                if verify_complete(folder, status, chash, weights_checksum):
+                    summary.skipped.append(name)  # finished by another run meanwhile
+                    return False
+                if status.get("status") == "failed" and status.get("config_hash") == chash:
+                    summary.failed[name] = (f"{status.get('error', 'unknown error')} (recorded "
+                                            "by another run)")
+                    return False
+            acquired, other = claims.acquire(name)
+            if not acquired:
+                summary.elsewhere.append(name)
+                return False
+            if other is not None:
+                echo(f"note: {name}: took over the stale claim of {other.describe()}")
+            if status is not None:
+                remove_status(folder, name)
+            in_flight.add(name)
+            return True
 
     def record(name: str, status: dict[str, Any]) -> None:
         status = {**status, "sequence": name, "config_hash": chash,
-                  "weights_checksum": weights_checksum, "device": device}
+                  "weights_checksum": weights_checksum, "device": device,
+                  "session": session_id}
         with folder_lock(folder):
             write_status(folder, name, status)
+            claims.release(name)
             in_flight.discard(name)
-            update_manifest(folder, header, session(None), selection,
-                            in_flight=frozenset(in_flight))
+            tracked.append(name)
+            manifest()
         if status["status"] == "done":
             summary.done.append(name)
             summary.frames += int(status.get("tracked_frames", 0))
             summary.tracker_seconds += float(status.get("seconds", 0.0))
+            if status.get("fps_mean") is not None:
+                summary.sequence_speeds.append((float(status["fps_mean"]),
+                                                int(status.get("tracked_frames", 0))))
         else:
             summary.failed[name] = str(status.get("error", "unknown error"))
             echo(f"failed: {name}: {summary.failed[name]}")
@@ -385,20 +461,26 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
     bars = RunProgress(sum(shares.values()), min(workers, max(1, len(todo))), label=label,
                        disable=not progress)
     bars.expect(len(todo))
+    interrupted = False
     try:
         if workers == 1 or len(todo) <= 1:
             _run_inline(todo, data, spec, parent_tracker, context, bars, shares, record,
-                        in_flight)
+                        claim, claims.heartbeat)
         else:
-            _run_pool(todo, spec, context, workers, bars, shares, record, in_flight, summary,
-                      echo)
+            _run_pool(todo, spec, context, workers, bars, shares, record, claim,
+                      claims.heartbeat, summary, echo)
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
     finally:
         bars.close()
-        summary.not_run = [name for name in todo if name not in summary.done
-                           and name not in summary.failed]
+        handled = {*summary.done, *summary.failed, *summary.skipped, *summary.elsewhere}
+        summary.not_run = [name for name in todo if name not in handled]
         summary.wall_seconds = time.monotonic() - started_wall
         with folder_lock(folder):
-            update_manifest(folder, header, session(now_iso()), selection)
+            claims.release_all()
+            in_flight.clear()
+            manifest(now_iso(), interrupted)
     return summary
 
 
@@ -445,45 +527,68 @@ def _prepare(folder: Path, header: Mapping[str, Any], mine: list[str], force: bo
 
 def _run_inline(todo: list[str], data: Dataset, spec: TrackerSpec, tracker: Tracker | None,
                 context: JobContext, bars: RunProgress, shares: dict[str, int],
-                record: Callable[[str, dict[str, Any]], None], in_flight: set[str]) -> None:
+                record: Callable[[str, dict[str, Any]], None], claim: Callable[[str], bool],
+                heartbeat: Callable[[str], None]) -> None:
     for name in todo:
+        if not claim(name):
+            bars.skip(shares[name])
+            continue
         sequence = data[name]
-        in_flight.add(name)
         bars.start(0, name, shares[name], len(sequence))
 
         def make(sequence=sequence) -> Tracker:
             return tracker if tracker is not None else build_tracker(spec, sequence,
                                                                      context.origin)
 
-        status = run_job(make, sequence, context,
-                         lambda count, name=name: bars.advance(0, name, count))
+        def tick(count: int, name: str = name) -> None:
+            bars.advance(0, name, count)
+            heartbeat(name)
+
+        status = run_job(make, sequence, context, tick)
         bars.finish(0, name, status)
         record(name, status)
 
 
 def _run_pool(todo: list[str], spec: TrackerSpec, context: JobContext, workers: int,
               bars: RunProgress, shares: dict[str, int],
-              record: Callable[[str, dict[str, Any]], None], in_flight: set[str],
-              summary: RunSummary, echo: Callable[[str], None]) -> None:
+              record: Callable[[str, dict[str, Any]], None], claim: Callable[[str], bool],
+              heartbeat: Callable[[str], None], summary: RunSummary,
+              echo: Callable[[str], None]) -> None:
+    """Track ``todo`` in ``workers`` spawned processes. Sequences are claimed one at a time as
+    workers become free (one queued per worker), so concurrent runs share the work."""
     ctx = multiprocessing.get_context("spawn")
     count = min(workers, len(todo))
     threads = max(1, available_cpus() // count)
     tasks = ctx.Queue()
     events = ctx.Queue()
-    for name in todo:
-        tasks.put(name)
-    for _ in range(count):
-        tasks.put(None)
+    pending = iter(todo)
+    outstanding: set[str] = set()   # claimed and queued or being tracked
+    exhausted = False
+
+    def feed() -> None:
+        nonlocal exhausted
+        while not exhausted and len(outstanding) < count:
+            name = next(pending, None)
+            if name is None:
+                exhausted = True
+                for _ in range(count):
+                    tasks.put(None)
+            elif claim(name):
+                outstanding.add(name)
+                tasks.put(name)
+            else:
+                bars.skip(shares[name])
+
     processes = [ctx.Process(target=worker_main, args=(i, spec, context, threads, tasks, events),
                              name=f"siambench-worker-{i + 1}", daemon=True)
                  for i in range(count)]
     for process in processes:
         process.start()
     holding: dict[int, str] = {}
-    finished: set[str] = set()
     fatal: list[str] = []
     try:
-        while len(finished) < len(todo):
+        feed()
+        while outstanding:
             try:
                 kind, worker, name, payload = events.get(timeout=0.5)
             except queue_module.Empty:
@@ -494,8 +599,9 @@ def _run_pool(todo: list[str], spec: TrackerSpec, context: JobContext, workers: 
                                   "error": f"worker process {index + 1} died (exit code "
                                            f"{process.exitcode}) while tracking it"}
                         bars.finish(index, lost, status)
-                        finished.add(lost)
+                        outstanding.discard(lost)
                         record(lost, status)
+                        feed()
                 if not any(process.is_alive() for process in processes):
                     if fatal:
                         raise SiambenchError("the worker processes could not start: "
@@ -504,18 +610,22 @@ def _run_pool(todo: list[str], spec: TrackerSpec, context: JobContext, workers: 
                 continue
             if kind == "start":
                 holding[worker] = name
-                in_flight.add(name)
                 bars.start(worker, name, shares[name], int(payload))
             elif kind == "progress":
                 bars.advance(worker, name, int(payload))
+                heartbeat(name)
             elif kind == "done":
                 holding.pop(worker, None)
-                finished.add(name)
+                outstanding.discard(name)
                 bars.finish(worker, name, payload)
                 record(name, payload)
+                feed()
             elif kind == "fatal":
                 fatal.append(str(payload))
                 echo(f"warning: worker {worker + 1} could not start: {payload}")
+        if not exhausted:  # every worker died: tell any that still starts to stop
+            for _ in range(count):
+                tasks.put(None)
         for process in processes:
             process.join(timeout=10)
     finally:

@@ -40,7 +40,7 @@ from siambench.trackers.base import Tracker, TrackOutput
 
 __all__ = ["CountingTracker", "JobContext", "TrackerSpec", "available_cpus", "build_tracker",
            "layout_of", "limit_threads", "remove_sequence_results", "run_job",
-           "seed_sequence", "worker_main"]
+           "seed_sequence", "speed_fields", "worker_main"]
 
 _PROGRESS_INTERVAL_S = 0.1
 _PARENT_CHECK_S = 1.0
@@ -236,6 +236,20 @@ def _write_runs(folder: Path, layout: str, sequence: str, runs: list[Run]) -> li
     return sorted(p for p in seq_dir.glob(f"{glob.escape(sequence)}_*") if p.is_file())
 
 
+def speed_fields(times: np.ndarray) -> dict[str, Any]:
+    """The speed fields of a sequence's status from its per-frame tracker times (seconds, every
+    repetition): ``tracked_frames`` (frames with a valid time: positive, not NaN), ``seconds``
+    (their sum), ``fps_total`` = tracked_frames / seconds and ``fps_mean`` = mean of ``1 / t``
+    (got10k's per-sequence speed); None without a valid time."""
+    flat = np.asarray(times, dtype=np.float64).reshape(-1)
+    with np.errstate(invalid="ignore"):
+        valid = flat[flat > 0]
+    seconds = float(valid.sum())
+    return {"tracked_frames": len(valid), "seconds": seconds,
+            "fps_total": float(len(valid) / seconds) if seconds > 0 else None,
+            "fps_mean": float(np.mean(1.0 / valid)) if len(valid) else None}
+
+
 def run_job(make_tracker: Callable[[], Tracker], sequence: Sequence, context: JobContext,
             tick: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Track one sequence with the tracker ``make_tracker()`` returns, write its results and
@@ -263,12 +277,9 @@ def run_job(make_tracker: Callable[[], Tracker], sequence: Sequence, context: Jo
         paths = _write_runs(context.folder, context.layout, sequence.name, list(runs))
         times = np.concatenate([np.asarray(r.times, dtype=np.float64).reshape(-1)
                                 for r in runs if r.times is not None] or [np.zeros(0)])
-        finite = times[np.isfinite(times)]
-        seconds = float(finite.sum())
         status.update({
             "status": "done", "frames": len(sequence), "repetitions": len(runs),
-            "tracked_frames": len(finite), "seconds": seconds,
-            "fps": float(len(finite) / seconds) if seconds > 0 else None,
+            **speed_fields(times),
             "files": {p.relative_to(context.folder).as_posix(): file_sha256(p) for p in paths},
         })
         if context.video_dir is not None:
@@ -327,7 +338,14 @@ def worker_main(index: int, spec: TrackerSpec, context: JobContext, threads: int
             continue
         if name is None:
             return
-        sequence = dataset[name]
+        try:
+            sequence = dataset[name]
+        except Exception as error:  # noqa: BLE001 - reported as this sequence's failure
+            events.put(("start", index, name, 0))
+            events.put(("done", index, name, {
+                "sequence": name, "status": "failed", "frames": 0, "host": platform.node(),
+                "finished": now_iso(), "error": f"{type(error).__name__}: {error}"}))
+            continue
         events.put(("start", index, name, len(sequence)))
 
         def tick(count: int, name: str = name) -> None:
