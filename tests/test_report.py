@@ -23,9 +23,10 @@ from siambench.results import (
     write_vot,
 )
 
-OPE_COLUMNS = ["tracker", "sequences", "success_auc", "precision", "norm_precision", "fps"]
+OPE_COLUMNS = ["tracker", "sequences", "success_auc", "precision", "norm_precision", "fps_mean",
+               "fps_total"]
 VOT_COLUMNS = ["tracker", "sequences", "accuracy", "robustness", "failures", "eao"]
-GOT_COLUMNS = ["tracker", "sequences", "ao", "sr50", "sr75", "fps"]
+GOT_COLUMNS = ["tracker", "sequences", "ao", "sr50", "sr75", "fps_mean", "fps_total"]
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -68,10 +69,11 @@ def test_ope_report_tables_plots_and_ranking(otb_layout, tmp_path):
     oracle = summary[0]
     # OTB convention: strict ">" at every threshold, so ground truth scores 20/21 (not rounded)
     assert float(oracle["success_auc"]) == pytest.approx(20 / 21, abs=1e-15)
-    assert float(oracle["precision"]) == 1.0 and float(oracle["fps"]) == pytest.approx(100.0)
+    assert float(oracle["precision"]) == 1.0 and float(oracle["fps_mean"]) == pytest.approx(100.0)
+    assert float(oracle["fps_total"]) == pytest.approx(100.0)
     # a 5 px horizontal shift: centre error 5 px (<= 20 px: precision 1)
     assert float(summary[1]["precision"]) == 1.0
-    assert summary[2]["fps"] == ""
+    assert summary[2]["fps_mean"] == "" and summary[2]["fps_total"] == ""
     for name in ["per_sequence.csv", "summary.md", "summary.tex", "index.html",
                  "per_attribute.csv", "success_plot.png", "success_plot.pdf", "precision_plot.png",
                  "norm_precision_plot.pdf", "success_by_attribute.png"]:
@@ -189,7 +191,8 @@ def test_got10k_report_on_the_synthetic_got10k_layout(tmp_path):
     assert list(summary[0]) == GOT_COLUMNS
     row = summary[0]
     assert float(row["ao"]) == pytest.approx(1.0) and float(row["sr75"]) == 1.0
-    assert float(row["fps"]) == pytest.approx(50.0)
+    assert float(row["fps_mean"]) == pytest.approx(50.0)
+    assert float(row["fps_total"]) == pytest.approx(50.0)
 
 
 # -- real published results ------------------------------------------------------------------
@@ -285,7 +288,7 @@ def test_run_results_load_in_got10k_report_with_the_same_scores(tmp_path, monkey
                               report_dir="gotrep").report(["siamfc"])["siamfc"]["overall"]
     assert float(ours["ao"]) == pytest.approx(theirs["ao"], abs=1e-9)
     assert float(ours["sr50"]) == pytest.approx(theirs["sr"], abs=1e-9)
-    assert float(ours["fps"]) == pytest.approx(theirs["speed_fps"], rel=1e-9)
+    assert float(ours["fps_mean"]) == pytest.approx(theirs["speed_fps"], rel=1e-9)  # got10k's speed
 
 
 class _GotOtbView:

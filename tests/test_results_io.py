@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import zipfile
 from pathlib import Path
 
@@ -105,11 +106,15 @@ def test_ope_full_precision_is_kept(tmp_path):
 
 def test_ope_malformed_line_names_file_and_line(tmp_path):
     put(tmp_path / "T", "Car.txt", "1,2,3,4\n1,2,3\n")
+    put(tmp_path / "T", "Bolt.txt", "1,2,3,4\n")
     with pytest.raises(DataFormatError, match=r"Car\.txt, line 2: 3 values"):
-        read_tracker(tmp_path / "T")
+        read_tracker(tmp_path / "T", strict=True)
+    results = read_tracker(tmp_path / "T")  # not strict: the sequence is left out and listed
+    assert list(results.sequences) == ["Bolt"] and list(results.unreadable) == ["Car"]
+    assert "Car.txt, line 2: 3 values" in results.unreadable["Car"]
     put(tmp_path / "U", "Car.txt", "1,2,3,4\n\n1,2,3,4\n")
     with pytest.raises(DataFormatError, match=r"line 2: empty line"):
-        read_tracker(tmp_path / "U")
+        read_tracker(tmp_path / "U", strict=True)
 
 
 def test_time_file_of_wrong_length_is_a_warning(tmp_path):
@@ -152,7 +157,9 @@ def test_vot_codes_rects_polygons_and_times(tmp_path):
 def test_vot_bad_lines(tmp_path, line, problem):
     put(tmp_path / "T", "baseline/car/car_001.txt", f"1\n{line}\n")
     with pytest.raises(DataFormatError, match=rf"car_001\.txt, line 2: .*{problem}"):
-        read_tracker(tmp_path / "T")
+        read_tracker(tmp_path / "T", strict=True)
+    assert re.search(rf"car_001\.txt, line 2: .*{problem}",
+                     read_tracker(tmp_path / "T").unreadable["car"])
 
 
 # -- GOT-10k -----------------------------------------------------------------------------------
@@ -225,7 +232,7 @@ def test_otb_mat_struct_array_bare_result_and_affine(tmp_path):
                                                                             kind="ivtAff")}))
     with pytest.raises(DataFormatError, match=r"Car_ASLA\.mat: result type 'ivtAff' holds "
                                               r"affine parameters.*cannot be scored"):
-        read_tracker(tmp_path / "ASLA")
+        read_tracker(tmp_path / "ASLA", strict=True)
 
 
 def test_otb_shared_mat_folder_gives_one_tracker_per_suffix(tmp_path):
@@ -272,7 +279,7 @@ def test_otb_json(tmp_path):
     assert run.start_frame == 1 and run.times.tolist() == [0.125, 0.125]
     put(tmp_path / "L1", "Car.json", '[{"res": [[1, 2, 3, 4, 5, 6]], "resType": "L1Aff"}]')
     with pytest.raises(DataFormatError, match="'L1Aff' is not rectangles"):
-        read_tracker(tmp_path / "L1")
+        read_tracker(tmp_path / "L1", strict=True)
 
 
 def test_find_trackers_skips_folders_without_results(tmp_path):
@@ -320,10 +327,16 @@ def test_align_longer_run_is_an_error_naming_the_sequence():
         align(ope(fish1=Run(boxes=boxes(3)), bag=Run(boxes=boxes(2))), data)
 
 
-def test_align_duplicate_names_is_an_error():
+def test_align_duplicate_names_leave_the_sequence_out_or_fail_when_strict():
+    results = ope(**{"Jogging-1": Run(boxes=boxes(1)), "jogging_1": Run(boxes=boxes(1)),
+                     "Bolt": Run(boxes=boxes(1))})
+    data = dataset({"Jogging-1": 1, "Bolt": 1})
     with pytest.raises(DataFormatError, match="two result files for one sequence"):
-        align(ope(**{"Jogging-1": Run(boxes=boxes(1)), "jogging_1": Run(boxes=boxes(1))}),
-              dataset({"Jogging-1": 1}))
+        align(results, data, strict=True)
+    aligned, warnings = align(results, data)
+    assert list(aligned.sequences) == ["Bolt"] and list(aligned.unreadable) == ["Jogging-1"]
+    assert any("two result files for one sequence on 1 sequences" in w
+               and "Jogging-1 ('Jogging-1' and 'jogging_1')" in w for w in warnings)
 
 
 def test_align_start_frames():
@@ -506,7 +519,8 @@ def test_real_otb_mat_sets(shared_data):
     for name, path in found.items():
         if name in ("ASLA", "IVT"):
             with pytest.raises(DataFormatError, match="'ivtAff' holds affine parameters"):
-                read_tracker(path)
+                read_tracker(path, strict=True)
+            assert len(read_tracker(path).unreadable) == 100
             continue
         results = read_tracker(path)
         assert results.name == name and len(results.sequences) == 100, name

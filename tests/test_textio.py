@@ -75,9 +75,33 @@ def test_missing_and_binary_files(tmp_path):
     with pytest.raises(DataFormatError, match="file not found"):
         read_number_rows(tmp_path / "nope.txt")
     binary = tmp_path / "binary.txt"
-    binary.write_bytes(b"\xff\xfe\x00\x81")
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")  # \xff\xfe would be a UTF-16 byte-order mark
     with pytest.raises(DataFormatError, match="not a text file"):
         read_number_rows(binary)
+    binary.write_bytes(b"1\x002,3,4\n")
+    with pytest.raises(DataFormatError, match="not a text file .holds NUL bytes"):
+        read_number_rows(binary)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-8-sig"])
+def test_unicode_with_a_byte_order_mark(tmp_path, encoding):
+    text = "1.5,2,3,4\r\n5,6,7,8\r\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data  # the -be codec writes no mark
+    path = tmp_path / "gt.txt"
+    path.write_bytes(data)
+    np.testing.assert_array_equal(read_number_rows(path), [[1.5, 2, 3, 4], [5, 6, 7, 8]])
+
+
+def test_line_numbers_count_only_real_line_breaks(tmp_path):
+    # a form feed is no line break (str.splitlines splits there): one bad line 1, as editors show
+    with pytest.raises(DataFormatError) as info:
+        read_number_rows(write(tmp_path, "1,2,3,4\f1,2,3\n1,2,3,4\n"))
+    assert info.value.line == 1 and "7 values" in str(info.value)
+    with pytest.raises(DataFormatError) as info:
+        read_number_rows(write(tmp_path, "1,2,3,4\r1,2,3\r"))
+    assert info.value.line == 2
 
 
 def test_empty_file_gives_empty_array(tmp_path):

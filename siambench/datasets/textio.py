@@ -6,6 +6,10 @@ in one file. Numbers are parsed as float64 and never rounded; ``NaN`` cells are 
 an absent target with ``NaN,NaN,NaN,NaN``). Label files (VOT ``*.tag``, GOT-10k ``absence.label``)
 hold one integer per line. Every malformed file raises :class:`DataFormatError` naming the file,
 the 1-based line and what was expected.
+
+Text is UTF-8, with or without a byte-order mark, or UTF-16/UTF-32 with a byte-order mark (what
+Windows editors and PowerShell write); lines end with ``\n``, ``\r\n`` or ``\r``. Trailing blank
+lines are dropped; a blank line before the last non-blank one is an error naming its line.
 """
 
 from __future__ import annotations
@@ -19,22 +23,57 @@ import numpy as np
 from siambench.errors import DataFormatError
 
 _SEPARATORS = re.compile(r"\s*,\s*|\s*;\s*|\s+")
+_LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+#: Byte-order marks and their codecs, longest first (the UTF-32 LE mark starts like UTF-16 LE's).
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def decode_text(data: bytes, path: Path) -> str:
+    """The text of a file's bytes: UTF-8 (BOM optional) or UTF-16/UTF-32 with a BOM.
+
+    Raises :class:`DataFormatError` naming ``path`` for bytes that are not such text, including
+    text holding NUL characters (a binary file, or UTF-16 saved without its byte-order mark).
+    """
+    codec, start = "utf-8", 0
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            codec, start = name, len(bom)
+            break
+    try:
+        text = data[start:].decode(codec)
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(path, f"not a text file (cannot be decoded as {codec.upper()}: "
+                                    f"invalid byte at offset {start + exc.start})",
+                              hint="save it as UTF-8 text") from None
+    if "\x00" in text:
+        raise DataFormatError(path, "not a text file (holds NUL bytes)",
+                              hint="a binary file, or UTF-16 without a byte-order mark? save it "
+                                   "as UTF-8 text")
+    return text
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines of a text, split at ``\n``, ``\r\n`` and ``\r`` only, trailing blank lines dropped.
+
+    (``str.splitlines`` also splits at form feeds and Unicode separators, which would shift the
+    line numbers that messages give.)
+    """
+    lines = _LINE_BREAKS.split(text)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
 
 
 def read_text_lines(path: Path) -> list[str]:
     """The lines of a text file, without line endings and without trailing blank lines."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig", errors="strict")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise DataFormatError(path, "file not found") from None
-    except UnicodeDecodeError:
-        raise DataFormatError(path, "not a text file (cannot be decoded as UTF-8)") from None
     except OSError as exc:
         raise DataFormatError(path, f"cannot be read: {exc.strerror or exc}") from None
-    lines = text.splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
-    return lines
+    return split_lines(decode_text(data, Path(path)))
 
 
 def split_cells(line: str) -> list[str]:

@@ -40,9 +40,10 @@ from siambench.report.tables import to_terminal, write_tables
 from siambench.results import TrackerResults, align, find_trackers, read_tracker
 
 SUMMARY_COLUMNS = {
-    "ope": ["tracker", "sequences", "success_auc", "precision", "norm_precision", "fps"],
+    "ope": ["tracker", "sequences", "success_auc", "precision", "norm_precision", "fps_mean",
+            "fps_total"],
     "vot": ["tracker", "sequences", "accuracy", "robustness", "failures", "eao"],
-    "got10k": ["tracker", "sequences", "ao", "sr50", "sr75", "fps"],
+    "got10k": ["tracker", "sequences", "ao", "sr50", "sr75", "fps_mean", "fps_total"],
 }
 _RANK_BY = {"ope": "success_auc", "vot": "eao", "got10k": "ao"}
 
@@ -139,12 +140,19 @@ def build_report(dataset_name: str, *, root: Path | None = None, results_dir: Pa
         raise SiambenchError(f"{spec.name}: the ground truth of this split is withheld (only the "
                              "first box is public), so it cannot be scored locally; submit with "
                              "`siambench pack` to the GOT-10k server")
-    trackers = select_trackers(find_trackers(results_dir), compare, results_dir)
-    warnings: list[str] = []
+    rejected: list[tuple[Path, str]] = []  # entries of the results folder that gave no tracker
+    found_trackers = find_trackers(results_dir, rejected)
+    warnings: list[str] = [f"{entry}: skipped: {reason}" for entry, reason in rejected]
+    if not found_trackers and warnings:
+        raise SiambenchError(f"no tracker results found in {results_dir} (expected one folder or "
+                             "zip per tracker, e.g. <results-dir>/<tracker>/<seq>.txt):\n"
+                             + "\n".join(warnings))
+    trackers = select_trackers(found_trackers, compare, results_dir)
     aligned: dict[str, TrackerResults] = {}
     for name, path in trackers.items():
         try:
-            results, found = align(read_tracker(path, name), dataset, strict=strict)
+            results, found = align(read_tracker(path, name, strict=strict), dataset,
+                                   strict=strict)
         except SiambenchError as error:
             # A tracker named with --compare (or any, with --strict) must be scored: stop. One
             # found by browsing the folder is left out and listed, so the others still report.

@@ -4,6 +4,11 @@
 baseline folders, GOT-10k folders, OTB toolkit ``.mat`` and JSON results, from folders or zip
 archives; ``align`` matches them to a dataset; ``write_ope`` / ``write_vot`` / ``write_got10k``
 write the official layouts; ``pack_got10k`` builds the GOT-10k server's submission zip.
+
+Every raw-result file is untrusted input: archives are read within size limits and with member
+names checked (``tree``), ``.mat`` files are parsed in a worker process (``matfile``), and one
+unreadable sequence file leaves that sequence out with a warning rather than refusing the
+tracker (``read``; ``strict=True`` makes it an error).
 """
 
 from siambench.results.align import align

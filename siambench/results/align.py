@@ -4,7 +4,9 @@ Rules (the scoring side relies on them):
 
 * names match case- and punctuation-insensitively (:func:`canonical_key`: ``blurCar1``,
   ``jogging_1``, ``Human4.2`` and ``Skating2-1`` all find their OTB sequence); two result files
-  for one sequence are an error;
+  for one sequence (``Jogging.1.txt`` and ``jogging-1.txt``) leave the sequence out, listed as
+  a warning, as does a sequence whose file could not be read (``TrackerResults.unreadable``):
+  both count like a missing sequence; ``strict=True`` makes either an error;
 * a run that states its first image (OTB ``.mat``/JSON ``startFrame``) and does not already have
   exactly ``len(seq)`` rows is shifted onto the dataset's range, whose first image is
   ``seq.meta["start_frame"]`` (1 when absent): rows before it are dropped, missing leading rows
@@ -45,24 +47,40 @@ def align(results: TrackerResults, dataset: Any, *,
     first); the same list is stored in ``aligned.warnings``. Inputs are not modified.
     """
     dataset_name = getattr(dataset, "name", "the dataset")
-    by_key: dict[str, str] = {}
-    for seq_name in results.sequences:
-        key = canonical_key(seq_name)
-        if key in by_key:
-            raise DataFormatError(results.source, f"two result files for one sequence: "
-                                  f"{by_key[key]!r} and {seq_name!r}",
-                                  hint="sequence names match case- and punctuation-insensitively")
-        by_key[key] = seq_name
+    names_by_key: dict[str, list[str]] = {}
+    for seq_name in [*results.sequences, *results.unreadable]:
+        names_by_key.setdefault(canonical_key(seq_name), []).append(seq_name)
+    duplicates = {key: names for key, names in names_by_key.items() if len(names) > 1}
+    if duplicates and strict:
+        raise DataFormatError(results.source, "two result files for one sequence (strict mode): "
+                              + _listing([" and ".join(map(repr, n)) for n in duplicates.values()]),
+                              hint="sequence names match case- and punctuation-insensitively")
+    by_key = {key: names[0] for key, names in names_by_key.items()
+              if key not in duplicates and names[0] in results.sequences}
+    unreadable_keys = {key: names[0] for key, names in names_by_key.items()
+                       if key not in duplicates and names[0] in results.unreadable}
     dataset_keys = {canonical_key(name): name for name in dataset.names}
     warnings = list(results.warnings)
     aligned = TrackerResults(results.name, results.layout, results.source, warnings=warnings)
+    unreadable: list[str] = []
+    doubled: list[str] = []
     too_long: list[str] = []
     too_short: list[str] = []
     missing: list[str] = []
     corner_rows: list[str] = []
     renumbered: list[str] = []
     for seq_name in dataset.names:
-        found = by_key.get(canonical_key(seq_name))
+        key = canonical_key(seq_name)
+        if key in unreadable_keys:
+            aligned.unreadable[seq_name] = results.unreadable[unreadable_keys[key]]
+            unreadable.append(aligned.unreadable[seq_name])
+            continue
+        if key in duplicates:
+            names = " and ".join(map(repr, duplicates[key]))
+            aligned.unreadable[seq_name] = f"{results.source}: two result files for {seq_name}: {names}"
+            doubled.append(f"{seq_name} ({names})")
+            continue
+        found = by_key.get(key)
         if found is None:
             missing.append(seq_name)
             continue
@@ -73,7 +91,11 @@ def align(results: TrackerResults, dataset: Any, *,
         for index, run in enumerate(results.sequences[found]):
             label = seq_name if len(results.sequences[found]) == 1 else \
                 f"{seq_name} (repetition {index + 1})"
-            run = _shift(run, length, start, label, warnings, renumbered)
+            try:
+                run = _shift(run, length, start, label, warnings, renumbered)
+            except _StartsTooLate as late:
+                too_long.append(str(late))
+                continue
             if len(run) > length:
                 too_long.append(f"{label}: {len(run)} rows for {length} frames")
             elif len(run) < length:
@@ -84,6 +106,9 @@ def align(results: TrackerResults, dataset: Any, *,
             if _first_row_is_corners(runs[0], sequence):
                 corner_rows.append(seq_name)
         aligned.sequences[seq_name] = runs
+    if unreadable and strict:
+        raise DataFormatError(results.source, f"unreadable results of {results.name} (strict "
+                              f"mode): {_listing(unreadable, '; ')}")
     if too_long:
         raise DataFormatError(results.source, f"results of {results.name} longer than the "
                               f"ground truth of {dataset_name}: {_listing(too_long)}",
@@ -102,18 +127,26 @@ def align(results: TrackerResults, dataset: Any, *,
         warnings.append(f"the first result row looks like corners x1,y1,x2,y2, not x,y,w,h, on "
                         f"{len(corner_rows)} sequences ({_listing(corner_rows)}); scored as "
                         "written")
+    if unreadable:
+        warnings.append(f"unreadable results for {len(unreadable)} sequences, left out like "
+                        f"missing ones: {_listing(unreadable, '; ')}")
+    if doubled:
+        warnings.append(f"two result files for one sequence on {len(doubled)} sequences, left "
+                        f"out like missing ones (names match case- and punctuation-"
+                        f"insensitively): {_listing(doubled)}")
     if missing:
         warnings.append(f"no results for {len(missing)} of {len(dataset.names)} sequences of "
                         f"{dataset_name}: {_listing(missing)}")
-    extra = [name for key, name in by_key.items() if key not in dataset_keys]
+    extra = [name for key, names in names_by_key.items() if key not in dataset_keys
+             for name in names]
     if extra:
         warnings.append(f"results for {len(extra)} sequences not in {dataset_name} (ignored): "
                         f"{_listing(extra)}")
     return aligned, warnings
 
 
-def _listing(items: list[str]) -> str:
-    shown = ", ".join(items[:_SHOWN])
+def _listing(items: list[str], separator: str = ", ") -> str:
+    shown = separator.join(items[:_SHOWN])
     return shown + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
 
 
@@ -145,11 +178,18 @@ def _shift(run: Run, length: int, start: int, label: str, warnings: list[str],
         offset = 0
     if offset > 0:
         return _restart(_take(run, slice(offset, None)), start)
+    if offset < 0 and rows - offset > length:  # checked before allocating -offset rows
+        raise _StartsTooLate(f"{label}: {rows} rows starting at image {run.start_frame}, past "
+                             f"the {length} frames from image {start}")
     if offset < 0:
         warnings.append(f"{label}: the result starts at image {run.start_frame}, after the "
                         f"sequence's first image {start}; {-offset} leading frames missing")
         return _restart(_prepend(run, -offset), start)
     return run
+
+
+class _StartsTooLate(Exception):
+    """A run that, once moved to its stated first image, would end after the sequence."""
 
 
 def _restart(run: Run, start: int) -> Run:

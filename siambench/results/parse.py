@@ -7,10 +7,14 @@
 * VOT supervised runs: status lines ``1`` (init), ``2`` (failure), ``0`` (skipped), also written
   ``1.0``/``2.0``/``0.0``; a lone ``nan`` is read as skipped (the VOT toolkit's "unknown");
   other lines are 4-number rectangles or 8-number polygons;
-* the OTB MATLAB toolkit's ``.mat`` results and the Python OTB toolkit's JSON results.
+* the OTB MATLAB toolkit's ``.mat`` results (parsed in a worker process, see
+  :mod:`siambench.results.matfile`) and the Python OTB toolkit's JSON results.
 
 Numbers are float64 exactly as written (integer MATLAB arrays are converted exactly); nothing
-is rounded.
+is rounded. Text is decoded as :func:`siambench.datasets.textio.decode_text` says (UTF-8, or
+UTF-16/32 with a byte-order mark; ``\n``, ``\r\n`` or ``\r`` line ends). Every parser raises
+:class:`DataFormatError` naming the file (and line) for any input it cannot read, never another
+exception.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from siambench.datasets.textio import parse_number_rows, split_cells
+from siambench.datasets.textio import decode_text, parse_number_rows, split_cells, split_lines
 from siambench.errors import DataFormatError
+from siambench.results.matfile import read_mat
 from siambench.results.types import FAILURE, INIT, REGION, SKIPPED, Run
 
 _CODES = {1.0: INIT, 2.0: FAILURE, 0.0: SKIPPED}
@@ -36,14 +41,7 @@ RECT_TYPES = ("rect",)
 
 def decode_lines(data: bytes, where: Path) -> list[str]:
     """Text lines of a file's bytes, without line endings and trailing blank lines."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataFormatError(where, "not a text file (cannot be decoded as UTF-8)") from None
-    lines = text.splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
-    return lines
+    return split_lines(decode_text(data, where))
 
 
 def _fast_rows(lines: list[str]) -> np.ndarray | None:
@@ -141,16 +139,24 @@ def _parse_block(block: list[str], indices: list[int], where: Path, width: int) 
 def parse_otb_mat(data: bytes, where: Path) -> tuple[Run, list[str]]:
     """One OTB MATLAB-toolkit result file (OPE): a ``results`` struct or a bare ``result``.
 
+    Parsed by :func:`siambench.results.matfile.read_mat` in a worker process: a malformed file
+    gives :class:`DataFormatError` naming it, even one that crashes scipy's reader.
+
     ``results`` may be one struct or the toolkit's struct array (TRE: 20 entries, the first is
     OPE, i.e. the whole sequence). Fields used: ``res`` (N x 4 ``[x y w h]``, 1-based), ``type``
     (only ``rect`` is accepted), ``startFrame``, ``annoBegin``, ``len`` and ``fps`` (per-frame
     times become ``1/fps``). A bare ``result`` matrix (MDNet's files) has no start frame.
     """
+    return read_mat(data, where)
+
+
+def _load_otb_mat(data: bytes, where: Path) -> tuple[Run, list[str]]:
+    """:func:`parse_otb_mat` in this process: only for the worker (scipy may crash on bytes)."""
     from scipy.io import loadmat  # scipy is only needed for this format
 
     try:
         content = loadmat(io.BytesIO(data), squeeze_me=True, struct_as_record=False)
-    except (ValueError, TypeError, OSError, NotImplementedError) as exc:
+    except NotImplementedError as exc:
         raise DataFormatError(where, f"not a readable MATLAB .mat file ({exc})",
                               hint="MATLAB v7.3 (HDF5) files are not supported; save with "
                                    "-v7") from None
@@ -165,7 +171,13 @@ def parse_otb_mat(data: bytes, where: Path) -> tuple[Run, list[str]]:
         if fields is None or "res" not in fields:
             raise DataFormatError(where, "'results' has no field 'res'",
                                   hint="expected the OTB toolkit's results struct")
-        kind = str(getattr(record, "type", "rect") or "rect")
+        kind = getattr(record, "type", None)
+        if kind is None or (isinstance(kind, np.ndarray) and kind.size == 0):
+            kind = "rect"
+        if not isinstance(kind, str):
+            raise DataFormatError(where, "field 'type' is not text",
+                                  hint="expected the OTB toolkit's 'rect'")
+        kind = kind or "rect"
         if kind not in RECT_TYPES:
             what = "affine parameters" if "aff" in kind.lower() else "a non-rect region"
             raise DataFormatError(where, f"result type {kind!r} holds {what}, not rectangles",
@@ -182,7 +194,8 @@ def parse_otb_mat(data: bytes, where: Path) -> tuple[Run, list[str]]:
         boxes = _matrix(content["result"], where, "result")
         start = anno_begin = fps = None
     else:
-        names = ", ".join(k for k in content if not k.startswith("__")) or "none"
+        found = [k for k in content if not k.startswith("__")]
+        names = (", ".join(found[:10]) + (", ..." if len(found) > 10 else "")) or "none"
         raise DataFormatError(where, f"no 'results' or 'result' variable (found: {names})",
                               hint="expected an OTB toolkit result file")
     return Run(boxes=boxes, times=_fps_times(fps, len(boxes)), start_frame=start,
@@ -213,7 +226,7 @@ def _int_field(record: Any, name: str, where: Path) -> int | None:
         return None
     try:
         number = float(np.asarray(value).reshape(-1)[0])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, IndexError):
         raise DataFormatError(where, f"field {name!r} is not a number") from None
     if not number.is_integer():
         raise DataFormatError(where, f"field {name!r} is {number}, expected an integer frame")
@@ -223,7 +236,7 @@ def _int_field(record: Any, name: str, where: Path) -> int | None:
 def _fps_times(fps: Any, count: int) -> np.ndarray | None:
     try:
         value = float(np.asarray(fps).reshape(-1)[0]) if fps is not None else math.nan
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if not math.isfinite(value) or value <= 0:
         return None
@@ -250,7 +263,7 @@ def parse_otb_json(data: bytes, where: Path) -> Run:
                               hint="affine results cannot be scored; only 'rect' is read")
     try:
         boxes = np.asarray(entry["res"], dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, RecursionError):
         raise DataFormatError(where, "'res' is not a matrix of numbers") from None
     if boxes.size == 0:
         boxes = np.zeros((0, 4), dtype=np.float64)
@@ -259,25 +272,42 @@ def parse_otb_json(data: bytes, where: Path) -> Run:
     if np.isinf(boxes).any():
         raise DataFormatError(where, "'res' holds infinite values")
     start = entry.get("startFrame")
-    if start is not None and (not isinstance(start, (int, float)) or float(start) % 1):
-        raise DataFormatError(where, f"'startFrame' is {start!r}, expected an integer")
+    if isinstance(start, float) and start.is_integer():
+        start = int(start)
+    if start is not None and (isinstance(start, bool) or not isinstance(start, int)
+                              or not 0 <= start <= 2**31):
+        raise DataFormatError(where, f"'startFrame' is {_short(start)}, expected an integer "
+                                     "image number")
     return Run(boxes=boxes, times=_fps_times(entry.get("fps"), len(boxes)),
                start_frame=None if start is None else int(start))
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def load_json(data: bytes, where: Path) -> Any:
-    """Parse JSON bytes, raising :class:`DataFormatError` naming the file."""
+    """Parse JSON bytes, raising :class:`DataFormatError` naming the file.
+
+    Any malformed input (bad syntax or encoding, nesting too deep for the parser, integers too
+    long to convert) gives the error, never another exception.
+    """
+    text = decode_text(data, where)
     try:
-        return json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataFormatError(where, f"not valid JSON ({exc})") from None
+        return json.loads(text)
+    except ValueError as exc:  # JSONDecodeError, and int() of a number of > 4300 digits
+        problem = " ".join(str(exc).split())[:200]
+        raise DataFormatError(where, f"not valid JSON ({problem})") from None
+    except RecursionError:
+        raise DataFormatError(where, "not valid JSON (nested too deeply)") from None
 
 
 def is_otb_json(data: bytes) -> bool:
     """True when the bytes look like a Python-OTB-toolkit result (a list of dicts with 'res')."""
     try:
-        content = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        content = load_json(data, Path("-"))
+    except DataFormatError:
         return False
     if isinstance(content, dict):
         content = [content]

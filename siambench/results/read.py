@@ -18,19 +18,28 @@ A tracker inside a container is addressed by a path below the container: a folde
 (``results_OPE_OTB100/KCF_GaussHog``). :func:`find_trackers` returns such paths and
 :func:`read_tracker` accepts them. Sequence names are kept as found on disk (matching the
 dataset is :func:`siambench.results.align.align`'s job). Nothing is rounded.
+
+Fault policy: one file of one sequence that cannot be read (malformed, truncated, binary, a
+``.mat`` that crashes scipy, ...) does not refuse the tracker: the sequence is recorded in
+``TrackerResults.unreadable`` with the error (which names the file and the line) and left out;
+:func:`~siambench.results.align.align` counts it like a missing sequence and lists it in its
+warnings. ``strict=True`` makes the first such file an error. A time file that cannot be read
+leaves the times unknown, with a warning (an error when strict). A problem with the tracker as
+a whole (no results found, several trackers, an archive refused) raises
+:class:`~siambench.errors.SiambenchError`. Negative widths or heights are read as written, with
+a warning.
 """
 
 from __future__ import annotations
 
 import re
-import zipfile
 from collections import Counter, defaultdict
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from siambench.datasets.base import canonical_key
-from siambench.errors import SiambenchError
+from siambench.errors import DataFormatError, SiambenchError
 from siambench.results.parse import (
     is_otb_json,
     parse_boxes,
@@ -39,7 +48,7 @@ from siambench.results.parse import (
     parse_times,
     parse_vot_run,
 )
-from siambench.results.tree import FileTree, open_location
+from siambench.results.tree import FileTree, is_zip, open_location
 from siambench.results.types import Run, TrackerResults
 
 #: Per-sequence side files written beside ``<seq>.txt`` that are not box files.
@@ -77,13 +86,20 @@ def detect_layout(tree: FileTree) -> str | None:
     if any(f.lower().endswith(".mat") for f in top_files):
         return "otb-mat"
     jsons = [f for f in top_files if f.lower().endswith(".json")]
-    if any(is_otb_json(tree.read_bytes(f)) for f in jsons[:3]):
+    if any(_is_otb_json_file(tree, f) for f in jsons[:3]):
         return "otb-json"
     if any(f.lower().endswith(".txt") and not _is_side_file(f) for f in top_files):
         return "ope-txt"
     if _got_runs(tree):
         return "got10k"
     return None
+
+
+def _is_otb_json_file(tree: FileTree, rel: str) -> bool:
+    try:
+        return is_otb_json(tree.read_bytes(rel))
+    except DataFormatError:
+        return False
 
 
 def split_mat_names(stems: list[str]) -> dict[str, dict[str, str]]:
@@ -143,13 +159,15 @@ def _roots(tree: FileTree, depth: int = 0) -> list[tuple[str, str]]:
 
 # -- reading ---------------------------------------------------------------------------------
 
-def read_tracker(path: Path, name: str | None = None) -> TrackerResults:
+def read_tracker(path: Path, name: str | None = None, *, strict: bool = False) -> TrackerResults:
     """Read one tracker's raw results from a folder, a ``.zip`` or a path below either.
 
     ``path`` may address a tracker inside a container (see the module docstring); when the
     folder or archive holds several trackers, ``name`` selects one of them (otherwise an error
     lists them). ``name`` is also the tracker's name in the result (default: the folder,
-    archive or shared-folder suffix name).
+    archive or shared-folder suffix name). A sequence whose file cannot be read goes to
+    ``unreadable`` (``strict=False``) or raises its :class:`DataFormatError` (``strict=True``);
+    see the module docstring.
     """
     path = Path(path)
     with open_location(path) as tree:
@@ -171,16 +189,23 @@ def read_tracker(path: Path, name: str | None = None) -> TrackerResults:
             else tree.location.name
         results = TrackerResults(name=name or selector or default_name, layout=layout,
                                  source=str(tree.location))
+        reader = _Reader(tree, results, strict)
+        for rel, reason in tree.skipped.items():  # broken or looping links, unlistable folders
+            error = DataFormatError(tree.where(rel), f"not read: {reason}")
+            if strict:
+                raise error
+            results.warnings.append(str(error))
         if layout == "otb-mat":
-            _read_mat(tree, results, selector or name, path)
+            _read_mat(reader, selector or name, path)
         elif layout == "otb-json":
-            _read_json(tree, results)
+            _read_json(reader)
         elif layout == "ope-txt":
-            _read_ope(tree, results)
+            _read_ope(reader)
         elif layout == "got10k":
-            _read_runs(tree, results)
+            _read_runs(reader)
         else:
-            _read_runs(tree.subtree("baseline"), results, vot=True)
+            _read_runs(reader.below("baseline"), vot=True)
+    _warn_negative_sizes(results)
     return results
 
 
@@ -200,7 +225,33 @@ def _choose_root(roots: list[tuple[str, str]], path: Path,
                          f"one as {path}/<folder> or pass its name")
 
 
-def _read_mat(tree: FileTree, results: TrackerResults, wanted: str | None, path: Path) -> None:
+class _Reader:
+    """The tree being read, the results being filled, and the fault policy."""
+
+    def __init__(self, tree: FileTree, results: TrackerResults, strict: bool) -> None:
+        self.tree, self.results, self.strict = tree, results, strict
+
+    def below(self, rel_dir: str) -> _Reader:
+        return _Reader(self.tree.subtree(rel_dir), self.results, self.strict)
+
+    def unreadable(self, seq: str, error: DataFormatError) -> None:
+        """A sequence whose file cannot be read: raise when strict, else record it."""
+        if self.strict:
+            raise error
+        self.results.unreadable[seq] = str(error)
+        self.results.sequences.pop(seq, None)
+
+    def store(self, seq: str, runs: list[Run], rel: str) -> None:
+        """Keep a sequence's runs; a second file for the same name makes it unreadable."""
+        if seq in self.results.sequences or seq in self.results.unreadable:
+            self.unreadable(seq, DataFormatError(self.tree.where(rel), "a second result file for "
+                                                 f"sequence {seq!r}", hint="remove one of them"))
+            return
+        self.results.sequences[seq] = runs
+
+
+def _read_mat(reader: _Reader, wanted: str | None, path: Path) -> None:
+    tree, results = reader.tree, reader.results
     groups = _mat_groups(tree)
     if len(groups) == 1:
         (suffix, group), = groups.items()
@@ -215,63 +266,94 @@ def _read_mat(tree: FileTree, results: TrackerResults, wanted: str | None, path:
         results.name = results.name if results.name != tree.location.name else suffix
     results.layout = "otb-mat"
     for seq, rel in sorted(group.items()):
-        run, notes = parse_otb_mat(tree.read_bytes(rel), tree.where(rel))
-        results.sequences[seq] = [run]
+        try:
+            run, notes = parse_otb_mat(tree.read_bytes(rel), tree.where(rel))
+        except DataFormatError as error:
+            reader.unreadable(seq, error)
+            continue
+        reader.store(seq, [run], rel)
         results.warnings.extend(notes)
 
 
-def _read_json(tree: FileTree, results: TrackerResults) -> None:
+def _read_json(reader: _Reader) -> None:
+    tree = reader.tree
     for rel in tree.children()[0]:
         if rel.lower().endswith(".json"):
-            data = tree.read_bytes(rel)
-            if is_otb_json(data):
-                results.sequences[PurePosixPath(rel).stem] = [parse_otb_json(data,
-                                                                              tree.where(rel))]
+            seq = PurePosixPath(rel).stem
+            try:
+                run = parse_otb_json(tree.read_bytes(rel), tree.where(rel))
+            except DataFormatError as error:
+                reader.unreadable(seq, error)
+                continue
+            reader.store(seq, [run], rel)
 
 
-def _read_ope(tree: FileTree, results: TrackerResults) -> None:
+def _read_ope(reader: _Reader) -> None:
+    tree = reader.tree
     present = set(tree.files)
     for rel in tree.children()[0]:
         if not rel.lower().endswith(".txt") or _is_side_file(rel):
             continue
         seq = rel[:-4]
-        boxes = parse_boxes(tree.read_bytes(rel), tree.where(rel))
+        try:
+            boxes = parse_boxes(tree.read_bytes(rel), tree.where(rel))
+        except DataFormatError as error:
+            reader.unreadable(seq, error)
+            continue
         times = None
         for candidate in (f"{seq}_time.txt", f"times/{seq}_time.txt"):
             if candidate in present:
-                times = _time_column(tree, candidate, 0, len(boxes), results)
+                times = _time_column(reader, candidate, 0, len(boxes))
                 break
-        results.sequences[seq] = [Run(boxes=boxes, times=times)]
+        reader.store(seq, [Run(boxes=boxes, times=times)], rel)
 
 
-def _read_runs(tree: FileTree, results: TrackerResults, *, vot: bool = False) -> None:
+def _read_runs(reader: _Reader, *, vot: bool = False) -> None:
+    tree = reader.tree
     present = set(tree.files)
     for seq, reps in sorted(_got_runs(tree).items()):
-        runs = []
-        for column, rep in enumerate(sorted(reps)):
-            rel = reps[rep]
-            data = tree.read_bytes(rel)
-            if vot:
-                codes, regions = parse_vot_run(data, tree.where(rel))
-                count = len(codes)
-            else:
-                boxes = parse_boxes(data, tree.where(rel))
-                count = len(boxes)
-            times = None
-            own = [f"{seq}/{seq}_{rep:03d}_time.value", f"{seq}/{seq}_{rep:03d}_time.txt"]
-            own_file = next((f for f in own if f in present), None)
-            if own_file is not None:
-                times = _time_column(tree, own_file, 0, count, results)
-            elif f"{seq}/{seq}_time.txt" in present:
-                times = _time_column(tree, f"{seq}/{seq}_time.txt", column, count, results)
-            runs.append(Run(codes=codes, regions=regions, times=times) if vot
-                        else Run(boxes=boxes, times=times))
-        results.sequences[seq] = runs
+        try:
+            runs = [_read_run(reader, seq, rep, column, reps[rep], present, vot)
+                    for column, rep in enumerate(sorted(reps))]
+        except DataFormatError as error:
+            reader.unreadable(seq, error)  # one repetition unreadable: the whole sequence
+            continue
+        reader.store(seq, runs, reps[min(reps)])
 
 
-def _time_column(tree: FileTree, rel: str, column: int, count: int,
-                 results: TrackerResults) -> np.ndarray | None:
-    table = parse_times(tree.read_bytes(rel), tree.where(rel))
+def _read_run(reader: _Reader, seq: str, rep: int, column: int, rel: str, present: set[str],
+              vot: bool) -> Run:
+    """One repetition ``rel`` of a VOT or GOT-10k sequence, with its times when known."""
+    tree = reader.tree
+    data = tree.read_bytes(rel)
+    if vot:
+        codes, regions = parse_vot_run(data, tree.where(rel))
+        count = len(codes)
+    else:
+        boxes = parse_boxes(data, tree.where(rel))
+        count = len(boxes)
+    times = None
+    own = [f"{seq}/{seq}_{rep:03d}_time.value", f"{seq}/{seq}_{rep:03d}_time.txt"]
+    own_file = next((f for f in own if f in present), None)
+    if own_file is not None:
+        times = _time_column(reader, own_file, 0, count)
+    elif f"{seq}/{seq}_time.txt" in present:
+        times = _time_column(reader, f"{seq}/{seq}_time.txt", column, count)
+    return (Run(codes=codes, regions=regions, times=times) if vot
+            else Run(boxes=boxes, times=times))
+
+
+def _time_column(reader: _Reader, rel: str, column: int, count: int) -> np.ndarray | None:
+    """One column of a time file; None (times unknown, with a warning) when it does not fit or
+    cannot be read (an error when strict)."""
+    tree, results = reader.tree, reader.results
+    try:
+        table = parse_times(tree.read_bytes(rel), tree.where(rel))
+    except DataFormatError as error:
+        if reader.strict:
+            raise
+        results.warnings.append(f"{error}; times unknown")
+        return None
     if column >= table.shape[1]:
         results.warnings.append(f"{tree.where(rel)}: no time column {column + 1}; times unknown")
         return None
@@ -282,44 +364,131 @@ def _time_column(tree: FileTree, rel: str, column: int, count: int,
     return table[:, column].copy()
 
 
+def _warn_negative_sizes(results: TrackerResults) -> None:
+    """One warning naming the tracker and each sequence with negative-width/height rows."""
+    rows: dict[str, int] = {}
+    for seq, runs in results.sequences.items():
+        count = 0
+        for run in runs:
+            if run.boxes is not None:
+                sizes = run.boxes[:, 2:4]
+            elif run.regions is not None:  # VOT rectangles: x, y, w, h then four NaN
+                sizes = run.regions[np.isnan(run.regions[:, 4]), 2:4]
+            else:
+                continue
+            count += int(np.count_nonzero((sizes < 0).any(axis=1)))
+        if count:
+            rows[seq] = count
+    if rows:
+        listing = [f"{seq} ({count} row{'s' if count > 1 else ''})"
+                   for seq, count in sorted(rows.items())]
+        shown = ", ".join(listing[:10]) + (f" and {len(listing) - 10} more"
+                                           if len(listing) > 10 else "")
+        results.warnings.append(f"results of {results.name} have a negative width or height in "
+                                f"{sum(rows.values())} rows of {len(rows)} sequences: {shown}; "
+                                "scored as written")
+
+
 # -- finding trackers ------------------------------------------------------------------------
 
-def find_trackers(results_dir: Path) -> dict[str, Path]:
+def find_trackers(results_dir: Path,
+                  rejected: list[tuple[Path, str]] | None = None) -> dict[str, Path]:
     """The trackers in a results folder: tracker name -> path for :func:`read_tracker`.
 
     Looks at the folder itself, its sub-folders (up to five levels, stopping at the first
-    folder that holds results) and the zip archives found on the way (each may hold several
-    trackers, e.g. ``VOT2018/<tracker>/baseline/...``). A shared OTB ``.mat`` folder gives one
-    entry per tracker suffix, addressed as ``<folder>/<suffix>``. Folders holding no results
-    (e.g. only score summaries) are not listed. Duplicate names get `` (2)``, `` (3)``, ...
+    folder that holds results; symbolic links followed, see :mod:`siambench.results.tree`) and
+    the zip archives found on the way (each may hold several trackers, e.g.
+    ``VOT2018/<tracker>/baseline/...``). A shared OTB ``.mat`` folder gives one entry per
+    tracker suffix, addressed as ``<folder>/<suffix>``. Duplicate names get `` (2)``, ...
+
+    ``rejected``, when given, receives ``(entry, reason)`` for every entry of the folder that
+    gave no tracker: a file that is not a zip archive, an archive refused or holding no results,
+    an empty folder, a folder with no result files recognised (e.g. only score summaries; what
+    it holds is summarised in its reason), a broken link, a link loop, a second link to one
+    folder. Hidden entries and ``__MACOSX`` are ignored.
     """
     results_dir = Path(results_dir)
-    if not results_dir.is_dir():
-        if results_dir.is_file() and zipfile.is_zipfile(results_dir):
-            found: list[tuple[str, Path]] = []
-            _zip_entries(results_dir, found)
-            return _unique(found)
+    rejected = [] if rejected is None else rejected
+    found: list[tuple[str, Path]] = []
+    if results_dir.is_dir():
+        _walk(FileTree.of_folder(results_dir), results_dir, 0, found, rejected)
+    elif results_dir.is_file() and is_zip(results_dir):
+        _zip_entries(results_dir, found)
+    elif results_dir.is_file():
+        raise SiambenchError(f"{results_dir} is a file, not a results folder or zip archive")
+    else:
         raise SiambenchError(f"{results_dir}: no such results folder")
-    found = []
-    _walk(FileTree.of_folder(results_dir), results_dir, 0, found)
     return _unique(found)
 
 
-def _walk(tree: FileTree, location: Path, depth: int, found: list[tuple[str, Path]]) -> None:
+_NOT_RESULTS = "a file, not a tracker folder or zip archive"
+_NOTHING = "no result files recognised"
+
+
+def _walk(tree: FileTree, location: Path, depth: int, found: list[tuple[str, Path]],
+          rejected: list[tuple[Path, str]]) -> int:
+    """Add the trackers below ``tree`` to ``found`` and return how many; every entry of this
+    folder that gave none goes to ``rejected``."""
     layout = detect_layout(tree)
     if layout is not None:
+        before = len(found)
         _add_root(tree, location, layout, found)
-        return
+        return len(found) - before
     top_files, top_dirs = tree.children()
+    dirs = sorted({*top_dirs, *(rel.split("/")[0] for rel in tree.skipped if "/" in rel)})
+    count = 0
     for name in top_files:
-        if name.lower().endswith(".zip") and zipfile.is_zipfile(location / name):
-            _zip_entries(location / name, found)
-    if depth < _MAX_DEPTH:
-        for child in top_dirs:
-            _walk(tree.subtree(child), location / child, depth + 1, found)
+        entry = location / name
+        if not name.lower().endswith(".zip"):
+            rejected.append((entry, _NOT_RESULTS))
+            continue
+        before = len(found)
+        try:
+            _zip_entries(entry, found)
+        except SiambenchError as error:
+            del found[before:]
+            rejected.append((entry, _reason(error, entry)))
+            continue
+        if len(found) == before:
+            rejected.append((entry, f"{_NOTHING} in the archive"))
+        count += len(found) - before
+    for child in dirs:
+        entry = location / child
+        if depth >= _MAX_DEPTH:
+            rejected.append((entry, f"{_NOTHING} within {_MAX_DEPTH} folder levels"))
+            continue
+        inner: list[tuple[Path, str]] = []
+        added = _walk(tree.subtree(child), entry, depth + 1, found, inner)
+        if added:
+            count += added
+            rejected.extend(inner)
+        else:
+            rejected.append((entry, _summary(inner, entry)))
+    rejected.extend((location / rel, reason) for rel, reason in tree.skipped.items()
+                    if "/" not in rel)
+    rejected.extend((location / rel, "empty folder") for rel in tree.empty if "/" not in rel)
+    return count
+
+
+def _reason(error: SiambenchError, entry: Path) -> str:
+    """An error's message without the entry's own path in front."""
+    text = str(error)
+    return text[len(str(entry)) + 2:] if text.startswith(f"{entry}: ") else text
+
+
+def _summary(inner: list[tuple[Path, str]], folder: Path) -> str:
+    """Why a folder gave no tracker, from what its entries gave."""
+    notable = [f"{entry.relative_to(folder).as_posix()}: {reason}" for entry, reason in inner
+               if reason != _NOT_RESULTS and not reason.startswith(_NOTHING)]
+    if not notable:
+        return _NOTHING
+    return f"{_NOTHING}; inside: " + "; ".join(notable[:3]) + (
+        f" and {len(notable) - 3} more" if len(notable) > 3 else "")
 
 
 def _zip_entries(zip_path: Path, found: list[tuple[str, Path]]) -> None:
+    """The trackers of a zip archive; ``rel`` are checked member folders (no ``..``, not
+    absolute), so ``zip_path / rel`` stays an address inside the archive."""
     with open_location(zip_path) as tree:
         for rel, layout in _roots(tree):
             sub = tree.subtree(rel)

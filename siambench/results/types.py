@@ -55,7 +55,9 @@ class TrackerResults:
 
     ``layout`` names the detected format (``"ope-txt"``, ``"vot"``, ``"got10k"``, ``"otb-mat"``,
     ``"otb-json"``); ``source`` is the folder or archive read; ``warnings`` lists non-fatal
-    quirks met while reading.
+    quirks met while reading. ``unreadable`` maps each sequence whose result file could not be
+    read to the error (one line naming the file and line); such a sequence is not in
+    ``sequences`` and counts as missing (after ``align``: keyed by the dataset's name).
     """
 
     name: str
@@ -63,3 +65,4 @@ class TrackerResults:
     source: str
     sequences: dict[str, list[Run]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)
