@@ -14,15 +14,22 @@ import click
 from siambench import __version__
 from siambench.errors import SiambenchError
 
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED_EXIT = 130
+
 
 class _Group(click.Group):
-    """A click group that turns project errors into clean CLI errors."""
+    """A click group that turns project errors into clean CLI errors and Ctrl-C into
+    ``interrupted`` on stderr with exit status 130 (click alone prints ``Aborted!``, exit 1)."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
         except SiambenchError as exc:
             raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            raise click.exceptions.Exit(INTERRUPTED_EXIT) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,7 +81,7 @@ def data_check(name: str, root: Path | None, decode: str, quiet: bool) -> None:
 
     from siambench.datasets import load_dataset
 
-    dataset = load_dataset(name, root)
+    dataset = load_dataset(name, root, progress=not quiet)
     usable, broken, notes = [], [], []
     for sequence in tqdm(dataset, desc=f"checking {dataset.name}", unit="seq",
                          disable=quiet or len(dataset) < 50, file=sys.stderr):
@@ -112,11 +119,17 @@ def data_check(name: str, root: Path | None, decode: str, quiet: bool) -> None:
 @click.option("--sequences", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--frames", type=click.IntRange(min=2), default=100, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-def data_synth(out: Path, fmt: str, sequences: int, frames: int, seed: int) -> None:
-    """Write a synthetic benchmark in the OTB, VOT or GOT-10k layout."""
+@click.option("--quiet", is_flag=True, help="No progress bar; print only the final line.")
+def data_synth(out: Path, fmt: str, sequences: int, frames: int, seed: int, quiet: bool) -> None:
+    """Write a synthetic benchmark in the OTB, VOT or GOT-10k layout.
+
+    Resumable: an interrupted run keeps its finished sequences in <out>.partial and the same
+    command continues from there.
+    """
     from siambench.datasets.synthetic import write_benchmark
 
-    path = write_benchmark(out, fmt=fmt, sequences=sequences, frames=frames, seed=seed)
+    path = write_benchmark(out, fmt=fmt, sequences=sequences, frames=frames, seed=seed,
+                           progress=not quiet)
     click.echo(f"wrote {sequences} sequences x {frames} frames ({fmt} layout) to {path}")
 
 
@@ -368,12 +381,13 @@ def train_command(tracker: str, datasets: tuple[str, ...], root: Path | None, co
 
 
 def main() -> None:
-    """Entry point of the ``siambench`` console script."""
+    """Entry point of the ``siambench`` console script (Ctrl-C: ``interrupted``, exit 130, also
+    outside a command, e.g. while its modules are imported)."""
     try:
         cli(prog_name="siambench")
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+        click.echo("\ninterrupted", err=True)
+        sys.exit(INTERRUPTED_EXIT)
 
 
 if __name__ == "__main__":

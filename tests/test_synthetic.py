@@ -297,7 +297,8 @@ def test_manifest_written_last_and_workers_give_same_bytes(tmp_path: Path) -> No
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_interrupted_generation_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
+def test_interrupted_generation_leaves_no_set_but_keeps_finished_sequences(tmp_path: Path,
+                                                                          monkeypatch) -> None:
     calls = []
 
     def failing(out, seq, quality):
@@ -310,7 +311,9 @@ def test_interrupted_generation_leaves_nothing(tmp_path: Path, monkeypatch) -> N
     with pytest.raises(KeyboardInterrupt):
         write_benchmark(tmp_path / "set", "otb", sequences=3, frames=2, workers=1)
     assert calls == [0, 1]
-    assert list(tmp_path.iterdir()) == []
+    # no folder that looks complete; sequence 0 is kept for a rerun (tests/test_synthetic_generation.py)
+    assert [p.name for p in tmp_path.iterdir()] == ["set.partial"]
+    assert sorted(p.name for p in (tmp_path / "set.partial" / "set").iterdir()) == ["synth-000-occlusion"]
 
 
 def test_refuses_to_replace_a_foreign_folder(tmp_path: Path) -> None:

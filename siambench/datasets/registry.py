@@ -2,7 +2,10 @@
 
 Where a dataset is looked for, in order:
 
-1. ``--root PATH`` (the ``root`` argument): exactly that folder;
+1. ``--root PATH`` (the ``root`` argument): exactly that folder, or, for a dataset whose spec
+   lists ``file_suffixes`` (OTB and VOT: ``.json``), that annotation file (pysot's
+   ``VOT2018.json``, ``OTB2015.json``); any other file, a broken symbolic link or a link loop is
+   an error saying what the path is;
 2. ``$SIAMBENCH_DATA/<folder>`` for each of the dataset's folder names;
 3. ``./datasets/<folder>`` (relative to the working directory) for each folder name.
 
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from siambench.datasets.base import Dataset, canonical_key
+from siambench.datasets.base import Dataset, canonical_key, path_kind
 from siambench.errors import DatasetNotFoundError, UnknownNameError
 
 ENTRY_POINT_GROUP = "siambench.datasets"
@@ -38,6 +41,8 @@ class DatasetSpec:
     the MATLAB-era benchmarks (OTB, UAV123, LaSOT, and the synthetic benchmark's OTB layout), 0
     for VOT (as pysot and the VOT toolkit use it) and GOT-10k. Trackers work in 0-based array
     coordinates; the run protocols shift boxes by ``origin`` on the way in and out.
+    ``file_suffixes``: suffixes (lower case, with the dot) of a file the loader accepts as
+    ``root`` itself, e.g. ``(".json",)`` for a pysot-style annotation file; empty: folders only.
     """
 
     name: str
@@ -50,6 +55,7 @@ class DatasetSpec:
     aliases: tuple[str, ...] = ()
     generated: bool = False
     origin: int = 1
+    file_suffixes: tuple[str, ...] = ()
 
     def load_function(self) -> Callable[[Path, str], Dataset]:
         module_name, _, function = self.loader.partition(":")
@@ -88,16 +94,18 @@ _BUILTIN: tuple[DatasetSpec, ...] = (
                 "validates on it)", _SYNTH_LAYOUT, "ope", generated=True),
     DatasetSpec("otb2013", "siambench.datasets.otb:load", "otb2013",
                 ("OTB2013", "OTB100", "OTB2015", "OTB"), "OTB-2013 (CVPR13), 51 targets",
-                _OTB_LAYOUT, "ope", aliases=("cvpr13", "otb-2013")),
+                _OTB_LAYOUT, "ope", aliases=("cvpr13", "otb-2013"), file_suffixes=(".json",)),
     DatasetSpec("otb50", "siambench.datasets.otb:load", "otb50",
                 ("OTB50", "OTB100", "OTB2015", "OTB"), "TB-50, the harder half of OTB-100",
-                _OTB_LAYOUT, "ope", aliases=("tb50",)),
+                _OTB_LAYOUT, "ope", aliases=("tb50",), file_suffixes=(".json",)),
     DatasetSpec("otb100", "siambench.datasets.otb:load", "otb100",
                 ("OTB100", "OTB2015", "OTB"), "OTB-2015 / OTB-100 / TB-100, 100 targets",
-                _OTB_LAYOUT, "ope", aliases=("otb2015", "tb100", "otb-100", "otb-2015")),
+                _OTB_LAYOUT, "ope", aliases=("otb2015", "tb100", "otb-100", "otb-2015"),
+                file_suffixes=(".json",)),
     *(DatasetSpec(f"vot{year}", "siambench.datasets.vot:load", f"vot{year}",
                   (f"VOT{year}", f"vot{year}"), f"VOT{year} short-term (supervised reset)",
-                  _VOT_LAYOUT, f"vot{year}", origin=0) for year in (2016, 2017, 2018, 2019)),
+                  _VOT_LAYOUT, f"vot{year}", origin=0, file_suffixes=(".json",))
+      for year in (2016, 2017, 2018, 2019)),
     *(DatasetSpec(f"got10k-{split}", "siambench.datasets.got10k:load", split,
                   ("GOT-10k", "GOT10k", "got10k"), f"GOT-10k {split} split",
                   _GOT_LAYOUT.format(split=split, Split=split.capitalize()),
@@ -169,15 +177,29 @@ def candidate_roots(spec: DatasetSpec, root: Path | str | None = None) -> list[P
 
 
 def resolve_root(spec: DatasetSpec, root: Path | str | None = None) -> Path:
-    """The first existing candidate folder of a dataset; the error lists every place looked at."""
+    """The dataset's folder (or annotation file, see the module docstring): ``root`` when given,
+    else the first existing candidate folder; the error lists every place looked at and says
+    what each one that exists is (a file, a broken symbolic link, ...)."""
     places = candidate_roots(spec, root)
-    if spec.generated:
-        return places[0]
+    if root is not None or spec.generated:
+        place = places[0]
+        if place.is_dir():
+            return place
+        if place.is_file() and place.suffix.lower() in spec.file_suffixes:
+            return place
+        kind = path_kind(place)
+        if kind == "missing" and spec.generated:
+            return place  # the synthetic benchmark is generated there
+        if kind != "missing":
+            also = (f" (or a {'/'.join(spec.file_suffixes)} annotation file)"
+                    if spec.file_suffixes else "")
+            raise DatasetNotFoundError(
+                f"{place} is {kind}, expected a folder{also}: the root of dataset {spec.name}. "
+                f"Expected layout: {spec.layout}")
     for place in places:
         if place.is_dir():
             return place
-    looked = "\n".join(f"  - {place.resolve() if not place.is_absolute() else place}"
-                       for place in places)
+    looked = "\n".join(f"  - {_shown(place)}" for place in places)
     raise DatasetNotFoundError(
         f"dataset {spec.name} not found. Looked in:\n{looked}\n"
         f"Expected layout: {spec.layout}\n"
@@ -185,11 +207,22 @@ def resolve_root(spec: DatasetSpec, root: Path | str | None = None) -> Path:
         f"{spec.folders[0]}/, or place (or link) the dataset at datasets/{spec.folders[0]}")
 
 
-def load_dataset(name: str, root: Path | str | None = None) -> Dataset:
+def _shown(place: Path) -> str:
+    """A place looked at, absolute, with what is there when it is not a folder."""
+    kind = path_kind(place)
+    where = os.path.abspath(place)
+    return where if kind == "missing" else f"{where} ({kind}, expected a folder)"
+
+
+def load_dataset(name: str, root: Path | str | None = None, *, progress: bool = True) -> Dataset:
     """Load a dataset by name (``otb100``, ``vot2018``, ``got10k-val``, ``synthetic``, ...).
 
     Reads only annotation and list files; frames are decoded when a sequence's frames are read.
+    A dataset generated on first use (the synthetic splits) shows its generation's progress on
+    stderr unless ``progress=False``.
     """
     spec = get_spec(name)
     folder = resolve_root(spec, root)
+    if spec.generated:
+        return spec.load_function()(folder, spec.variant, progress=progress)
     return spec.load_function()(folder, spec.variant)

@@ -18,6 +18,10 @@ in the VOT toolkit, read with origin 0 as pysot and the VOT toolkit do). Numbers
 with ``repr`` (the shortest text that reads back to the same float64), never rounded. Fully
 out-of-view frames keep their true (off-image) box; the flags
 ``absent``/``cover`` (and GOT-10k's ``absence.label``) say that the target is not visible.
+
+Generation (:func:`write_benchmark`, and :func:`load` on first use) shows what it makes, how big
+it will be and a progress bar on stderr, and is resumable: finished sequences are kept in the
+staging folder ``<out>.partial`` and a rerun generates only the rest (byte-identical result).
 """
 
 from __future__ import annotations
@@ -26,10 +30,13 @@ import json
 import math
 import os
 import shutil
-import tempfile
+import signal
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -37,6 +44,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from siambench.datasets.base import Dataset, FrameFlags, Sequence
 from siambench.datasets.synthetic_render import (
@@ -52,6 +60,11 @@ from siambench.datasets.synthetic_render import (
 from siambench.datasets.textio import read_flags
 from siambench.errors import DataFormatError, SiambenchError, UnknownNameError
 from siambench.fileio import atomic_write_bytes
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 GENERATOR_VERSION = "1"
 """Bumped whenever the generated files change; a cached set of another version is regenerated."""
@@ -387,14 +400,61 @@ _WRITERS: dict[str, Callable[[Path, SyntheticSequence, int], Path]] = {
 
 
 def _generate_and_write(job: tuple[Path, str, int, int, int, tuple[int, int], int]
-                        ) -> dict[str, Any]:
-    """One sequence, generated and written (a module-level function: spawn-safe for a pool)."""
-    out, fmt, seed, index, frames, size, quality = job
+                        ) -> tuple[dict[str, Any], int]:
+    """One sequence, generated and written into the staging folder ``job[0]`` (see
+    :func:`write_benchmark`); returns its manifest entry and the bytes it takes on disk.
+
+    The sequence is written into a private ``set/.incoming-*`` folder, its record
+    ``entries/<index>.json`` is written next, and only then is the sequence folder renamed into
+    ``set/``: a sequence folder in ``set/`` is always complete and has its record. A module-level
+    function, so that it is spawn-safe for a process pool.
+    """
+    staging, fmt, seed, index, frames, size, quality = job
     seq = generate_sequence(seed, index, frames, size)
-    _WRITERS[fmt](out, seq, quality)
-    return {"name": seq.name, "index": index, "theme": seq.theme,
-            "attributes": list(seq.attributes), "frames": len(seq),
-            "image_size": list(seq.image_size), "object_class": seq.object_class}
+    tree = staging / _STAGED_SET
+    incoming = tree / f"{_INCOMING}{index:06d}-{uuid.uuid4().hex[:8]}"
+    try:
+        folder = _WRITERS[fmt](incoming, seq, quality)
+        used = _disk_usage(folder)
+        entry = {"name": seq.name, "index": index, "theme": seq.theme,
+                 "attributes": list(seq.attributes), "frames": len(seq),
+                 "image_size": list(seq.image_size), "object_class": seq.object_class}
+        _write(staging / _ENTRIES / f"{index:06d}.json",
+               json.dumps({"entry": entry, "bytes": used}) + "\n")
+        try:
+            os.rename(folder, tree / seq.name)
+        except OSError:
+            if not (tree / seq.name).is_dir():  # else an earlier process's copy: the same bytes
+                raise
+    finally:
+        shutil.rmtree(incoming, ignore_errors=True)
+    return entry, used
+
+
+def _disk_usage(folder: Path) -> int:
+    """Bytes that the files under ``folder`` take on disk (allocated blocks where known)."""
+    total = 0
+    for path in folder.rglob("*"):
+        if path.is_file():
+            info = path.stat()
+            blocks = getattr(info, "st_blocks", None)
+            total += blocks * 512 if blocks is not None else info.st_size
+    return total
+
+
+def _init_worker(parent: int) -> None:
+    """Pool initializer. Ctrl-C is the main process's to handle (it lets the sequences in flight
+    finish, keeps them, and stops); a worker that died of it would only print a traceback. A
+    worker whose main process was killed (SIGKILL, SIGTERM) exits instead of waiting forever for
+    work (its unfinished sequence is removed by the next run)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="siambench-parent-watch", daemon=True).start()
 
 
 def _default_workers(sequences: int) -> int:
@@ -403,17 +463,163 @@ def _default_workers(sequences: int) -> int:
     return max(1, min(cpus, 8, sequences // 8))
 
 
+# -- resumable generation: staging folder, lock, progress -------------------------------------------
+
+PARTIAL_SUFFIX = ".partial"
+"""The staging folder of ``<out>`` is ``<out>.partial``: kept when generation is interrupted."""
+
+_STAGING_MANIFEST = "partial.json"   # the definition of the set being staged
+_STAGED_SET = "set"                  # the tree that becomes <out>
+_ENTRIES = "entries"                 # <index>.json per finished sequence: manifest entry + bytes
+_INCOMING = ".incoming-"             # a sequence being written (removed on failure or rerun)
+
+_BYTES_PER_PIXEL = 0.125
+"""Measured JPEG size of a synthetic frame at quality 85 (0.11-0.13 byte per pixel); the size
+estimate rounds each file up to 4 KiB blocks, as disks store it."""
+
+def staging_folder(out: Path) -> Path:
+    """The staging folder of the set ``out`` (see :data:`PARTIAL_SUFFIX`)."""
+    out = Path(out).expanduser()
+    return out.with_name(out.name + PARTIAL_SUFFIX)
+
+
+def estimated_bytes(sequences: int, frames: int, size: tuple[int, int] = (320, 240)) -> int:
+    """The disk space a set will roughly take (frames dominate; 4 KiB blocks)."""
+    block = 4096
+    frame = math.ceil(size[0] * size[1] * _BYTES_PER_PIXEL / block) * block
+    return int(sequences) * (int(frames) * frame + 8 * block)
+
+
+def _megabytes(count: float) -> str:
+    return f"{count / 1e6:.0f} MB" if count >= 1e7 else f"{count / 1e6:.1f} MB"
+
+
+def _say(enabled: bool) -> Callable[[str], None]:
+    def say(text: str) -> None:
+        if enabled:
+            print(text, file=sys.stderr, flush=True)
+    return say
+
+
+class _GenerationLock:
+    """An exclusive lock on generating ``out``: the file ``.<name>.lock`` beside it, locked with
+    ``flock`` (released by the OS when the process ends, however it ends) and deleted on release.
+
+    A second process waits (saying so), then finds the set complete. Where ``fcntl`` is missing
+    (Windows) there is no lock: two processes generating one set at once are not supported there.
+    """
+
+    def __init__(self, out: Path, say: Callable[[str], None]) -> None:
+        self.out = out
+        self.path = out.with_name(f".{out.name}.lock")
+        self.say = say
+        self.fd: int | None = None
+
+    def __enter__(self) -> _GenerationLock:
+        if fcntl is None:  # pragma: no cover - Windows
+            return self
+        told = False
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+            except OSError as exc:
+                raise SiambenchError(f"cannot create the lock file {self.path} ({exc.strerror}); "
+                                     "generate into a folder you can write to") from None
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    if not told:
+                        self.say(f"waiting for another siambench process that is generating "
+                                 f"{self.out} (lock {self.path})")
+                        told = True
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                mine = os.fstat(fd)
+                try:
+                    current = os.stat(self.path)
+                except FileNotFoundError:
+                    current = None
+            except BaseException:
+                os.close(fd)
+                raise
+            if current is not None and (current.st_dev, current.st_ino) == (mine.st_dev, mine.st_ino):
+                self.fd = fd
+                return self
+            os.close(fd)  # the holder deleted the file as it released it: lock the new one
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.fd is not None:
+            self.path.unlink(missing_ok=True)  # while still locked (see __enter__)
+            os.close(self.fd)
+            self.fd = None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def _open_staging(staging: Path, definition: dict[str, Any], say: Callable[[str], None]) -> None:
+    """Make ``staging`` hold a (possibly part-written) set of ``definition``: reuse one of the same
+    definition, discard one of another (saying so), refuse a folder that is not a staging folder.
+    Called under the generation lock, so leftovers of dead writers can be removed."""
+    if staging.exists() or staging.is_symlink():
+        record = staging / _STAGING_MANIFEST
+        if not staging.is_dir() or (not record.is_file() and any(staging.iterdir())):
+            raise SiambenchError(
+                f"{staging} exists and is not a siambench staging folder (no {_STAGING_MANIFEST}); "
+                "it is where an unfinished synthetic set is kept: move it away or choose another "
+                "folder")
+        recorded = _read_json(record) if record.is_file() else definition
+        if recorded != definition:
+            changed = [f"{key} {recorded.get(key)!r} -> {value!r}" for key, value in definition.items()
+                       if recorded.get(key) != value] if isinstance(recorded, dict) else ["unreadable"]
+            say(f"discarding {staging}: it holds part of another synthetic set "
+                f"({', '.join(changed)})")
+            shutil.rmtree(staging)
+    (staging / _STAGED_SET).mkdir(parents=True, exist_ok=True)
+    (staging / _ENTRIES).mkdir(exist_ok=True)
+    if _read_json(staging / _STAGING_MANIFEST) != definition:
+        _write(staging / _STAGING_MANIFEST, json.dumps(definition, indent=1) + "\n")
+    for leftover in (staging / _STAGED_SET).glob(f"{_INCOMING}*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _finished(staging: Path, sequences: int) -> dict[int, tuple[dict[str, Any], int]]:
+    """The sequences already in ``staging``: index -> (manifest entry, bytes)."""
+    done: dict[int, tuple[dict[str, Any], int]] = {}
+    for index in range(sequences):
+        record = _read_json(staging / _ENTRIES / f"{index:06d}.json")
+        if not isinstance(record, dict) or not isinstance(record.get("entry"), dict):
+            continue
+        entry = record["entry"]
+        name = entry.get("name")
+        if isinstance(name, str) and entry.get("index") == index \
+                and (staging / _STAGED_SET / name).is_dir():
+            done[index] = (entry, int(record.get("bytes") or 0))
+    return done
+
+
 def write_benchmark(out: Path, fmt: str = "otb", sequences: int = 20, frames: int = 100,
                     seed: int = 0, *, size: tuple[int, int] = (320, 240),
-                    workers: int | None = None, quality: int = JPEG_QUALITY) -> Path:
+                    workers: int | None = None, quality: int = JPEG_QUALITY,
+                    progress: bool = True) -> Path:
     """Generate ``sequences`` sequences of ``frames`` frames and write them in layout ``fmt``.
 
     ``fmt`` is ``otb``, ``vot`` or ``got10k`` (``out`` is then the split folder, holding
-    ``list.txt``). The set is written into a temporary sibling folder and renamed to ``out``
-    when complete, with :data:`MANIFEST` written last, so an interrupted run never leaves a
-    folder that looks complete. An existing ``out`` is replaced only when it is empty or holds
-    an earlier synthetic set. ``workers`` > 1 generates sequences in parallel processes (the
-    output is identical). Returns ``out``.
+    ``list.txt``). Resumable: the set is built in the staging folder ``<out>.partial`` (kept on
+    Ctrl-C, a kill or an error), each sequence renamed into it when complete; a rerun with the
+    same definition (seed, counts, size, layout, JPEG quality, generator and library versions)
+    generates only the missing sequences, and the result is byte-identical to an uninterrupted
+    run. A staging folder of another definition is discarded. When complete, the set is renamed
+    to ``out``, with :data:`MANIFEST` written last, so ``out`` never looks complete before it is.
+    An existing ``out`` is replaced only when it is empty or holds an earlier synthetic set.
+    One process at a time generates a given ``out`` (a lock file beside it); ``workers`` > 1
+    generates sequences in parallel processes (the output is identical). ``progress`` shows
+    what is made, its size and a progress bar on stderr.
+    Returns ``out``.
     """
     if fmt not in FORMATS:
         raise UnknownNameError(f"unknown synthetic layout {fmt!r}; choose one of "
@@ -423,33 +629,92 @@ def write_benchmark(out: Path, fmt: str = "otb", sequences: int = 20, frames: in
     out = Path(out).expanduser()
     _check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    workers = _default_workers(int(sequences)) if workers is None else max(1, int(workers))
-    temporary = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    progress = bool(progress)
+    with _GenerationLock(out, _say(progress)):
+        return _write_locked(out, fmt, int(sequences), int(frames), int(seed),
+                             (int(size[0]), int(size[1])), workers, int(quality), progress)
+
+
+def _write_locked(out: Path, fmt: str, sequences: int, frames: int, seed: int,
+                  size: tuple[int, int], workers: int | None, quality: int, progress: bool) -> Path:
+    """:func:`write_benchmark` once the generation lock of ``out`` is held."""
+    say = _say(progress)
+    _check_replaceable(out)
+    split = next((key for key, spec in SPLITS.items()
+                  if spec.made(seed, sequences, frames) and size == (320, 240)), "custom")
+    definition = {"generator": "siambench.datasets.synthetic", "version": GENERATOR_VERSION,
+                  "format": fmt, "seed": seed, "sequences": sequences, "frames": frames,
+                  "size": list(size), "jpeg_quality": quality,
+                  "libraries": {"numpy": np.__version__, "opencv": cv2.__version__}}
+    staging = staging_folder(out)
+    _open_staging(staging, definition, say)
+    done = _finished(staging, sequences)
+    what = SPLITS[split].dataset if split != "custom" else f"a synthetic set (seed {seed})"
+    label = SPLITS[split].dataset if split != "custom" else out.name
+    say(f"generating {what}: {sequences} sequences x {frames} frames ({fmt} layout, about "
+        f"{_megabytes(estimated_bytes(sequences, frames, size))}) into {out}")
+    if done:
+        say(f"resuming: {len(done)} of {sequences} sequences already written in {staging}")
+    jobs = [(staging, fmt, seed, index, frames, size, quality)
+            for index in range(sequences) if index not in done]
+    interactive = sys.stderr.isatty() if hasattr(sys.stderr, "isatty") else False
+    bar = tqdm(total=sequences, initial=len(done), unit="seq", desc=label,
+               file=sys.stderr, disable=not progress, dynamic_ncols=True,
+               mininterval=0.2 if interactive else 30.0)
+    written = sum(used for _, used in done.values())
+
+    def finished(index: int, entry: dict[str, Any], used: int) -> None:
+        nonlocal written
+        done[index] = (entry, used)
+        written += used
+        bar.set_postfix_str(f"{_megabytes(written)} of ~"
+                            f"{_megabytes(written / len(done) * sequences)}", refresh=False)
+        bar.update(1)
+
     try:
-        jobs = [(temporary, fmt, int(seed), index, int(frames), tuple(size), int(quality))
-                for index in range(int(sequences))]
-        if workers > 1:
-            with ProcessPoolExecutor(max_workers=workers,
-                                     mp_context=get_context("spawn")) as pool:
-                entries = list(pool.map(_generate_and_write, jobs))
+        workers = _default_workers(len(jobs)) if workers is None else max(1, int(workers))
+        if workers > 1 and len(jobs) > 1:
+            _run_pool(jobs, min(workers, len(jobs)), finished)
         else:
-            entries = [_generate_and_write(job) for job in jobs]
-        names = [entry["name"] for entry in entries]
-        if fmt in ("vot", "got10k"):
-            _write(temporary / "list.txt", "".join(f"{name}\n" for name in names))
-        split = next((key for key, spec in SPLITS.items()
-                      if spec.made(int(seed), int(sequences), int(frames))
-                      and tuple(size) == (320, 240)), "custom")
-        manifest = {"generator": "siambench.datasets.synthetic", "version": GENERATOR_VERSION,
-                    "format": fmt, "split": split, "seed": int(seed),
-                    "sequences": int(sequences), "frames": int(frames), "size": list(size),
-                    "jpeg_quality": int(quality), "entries": entries}
-        _write(temporary / MANIFEST, json.dumps(manifest, indent=1) + "\n")
-        _install(temporary, out)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
+            for job in jobs:
+                finished(job[3], *_generate_and_write(job))
+    except BaseException as exc:
+        bar.close()
+        kept = len(_finished(staging, sequences))
+        verb = "interrupted" if isinstance(exc, KeyboardInterrupt) else "stopped"
+        say(f"{verb}: {kept} of {sequences} sequences kept in {staging}; the same command "
+            "continues from there")
         raise
+    bar.close()
+    tree = staging / _STAGED_SET
+    entries = [done[index][0] for index in range(sequences)]
+    if fmt in ("vot", "got10k"):
+        _write(tree / "list.txt", "".join(f"{entry['name']}\n" for entry in entries))
+    manifest = {"generator": "siambench.datasets.synthetic", "version": GENERATOR_VERSION,
+                "format": fmt, "split": split, "seed": seed,
+                "sequences": sequences, "frames": frames, "size": list(size),
+                "jpeg_quality": quality, "entries": entries}
+    _write(tree / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    _install(tree, out)
+    shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+def _run_pool(jobs: list, workers: int, finished: Callable[[int, dict[str, Any], int], None]) -> None:
+    """Run ``jobs`` in ``workers`` spawned processes, calling ``finished`` as each completes.
+
+    On an exception or Ctrl-C the jobs not started are cancelled and the ones in flight are
+    let finish (they are kept) before the exception propagates."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                               initializer=_init_worker, initargs=(os.getpid(),))
+    try:
+        futures = {pool.submit(_generate_and_write, job): job[3] for job in jobs}
+        for future in as_completed(futures):
+            finished(futures[future], *future.result())
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def read_manifest(root: Path) -> dict[str, Any] | None:
@@ -493,29 +758,45 @@ def _install(temporary: Path, out: Path) -> None:
 
 # -- the registry loader -----------------------------------------------------------------------------
 
-def load(root: Path, variant: str) -> Dataset:
-    """Load the synthetic ``test``, ``train`` or ``val`` split from ``root``, generating it if needed.
-
-    ``root`` is regenerated when it has no complete set, one made by another generator version,
-    or this split as an earlier definition of it made it (another seed or size);
-    a complete set of the same version is reused (a custom set written with ``siambench data
-    synth --format otb`` is loaded as it is). Frames are never read here.
-    """
-    spec = SPLITS.get(variant)
-    if spec is None:
-        raise UnknownNameError(f"unknown synthetic split {variant!r}; known: {', '.join(SPLITS)}")
-    root = Path(root).expanduser()
-    manifest = read_manifest(root)
+def _needs_generation(root: Path, manifest: dict[str, Any] | None, variant: str,
+                      spec: SplitSpec) -> bool:
+    """Whether ``root`` must be (re)generated to hold split ``variant``; an error when it holds
+    another split of this generator version."""
     if manifest is not None and manifest.get("version") == GENERATOR_VERSION \
             and manifest.get("split") not in (variant, "custom"):
         raise SiambenchError(f"{root} holds the synthetic {manifest.get('split')!r} split, not "
                              f"{variant!r}; give each split its own --root folder")
     stale = (manifest is not None and manifest.get("split") == variant  # an older definition's
              and not spec.made(manifest.get("seed"), manifest.get("sequences"), manifest.get("frames")))
-    if manifest is None or stale or manifest.get("version") != GENERATOR_VERSION \
-            or manifest.get("format") != "otb":
-        write_benchmark(root, "otb", spec.sequences, spec.frames, spec.seed)
-        manifest = read_manifest(root)
+    return (manifest is None or stale or manifest.get("version") != GENERATOR_VERSION
+            or manifest.get("format") != "otb")
+
+
+def load(root: Path, variant: str, *, progress: bool = True) -> Dataset:
+    """Load the synthetic ``test``, ``train`` or ``val`` split from ``root``, generating it if needed.
+
+    ``root`` is regenerated when it has no complete set, one made by another generator version,
+    or this split as an earlier definition of it made it (another seed or size);
+    a complete set of the same version is reused (a custom set written with ``siambench data
+    synth --format otb`` is loaded as it is). Generation shows progress (``progress``, see
+    :func:`write_benchmark`), resumes an interrupted one, and happens under a lock: a second
+    process waits and then loads the set the first made. Frames are never read here.
+    """
+    spec = SPLITS.get(variant)
+    if spec is None:
+        raise UnknownNameError(f"unknown synthetic split {variant!r}; known: {', '.join(SPLITS)}")
+    root = Path(root).expanduser()
+    manifest = read_manifest(root)
+    if _needs_generation(root, manifest, variant, spec):
+        _check_replaceable(root)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        progress = bool(progress)
+        with _GenerationLock(root, _say(progress)):
+            manifest = read_manifest(root)  # another process may have made it meanwhile
+            if _needs_generation(root, manifest, variant, spec):
+                _write_locked(root, "otb", spec.sequences, spec.frames, spec.seed, (320, 240),
+                              None, JPEG_QUALITY, progress)
+                manifest = read_manifest(root)
         if manifest is None:
             raise DataFormatError(root / MANIFEST, "missing after generating the synthetic set")
     from siambench.datasets.otb import load_folder

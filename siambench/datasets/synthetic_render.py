@@ -152,8 +152,11 @@ def _walk(rng: np.random.Generator, n: int, start: tuple[float, float], box: tup
     ``attract`` = [(time, x, y)] pulls waypoints near those times close to the given points.
     """
     x0, y0, x1, y1 = box
-    fast_at = sorted(rng.choice(np.arange(int(0.15 * n), max(int(0.15 * n) + 1, int(0.85 * n))),
-                                size=fast, replace=False).tolist()) if fast else []
+    # at most one fast segment per frame of the middle 70 %: 2- and 3-frame sequences have fewer
+    # such frames than the 1-3 segments asked for (the draws of longer sequences are unchanged)
+    middle = np.arange(int(0.15 * n), max(int(0.15 * n) + 1, int(0.85 * n)))
+    fast_at = sorted(rng.choice(middle, size=min(fast, middle.size), replace=False).tolist()
+                     ) if fast else []
     times, points = [0.0], [start]
     ov_done = out_of_view is None
     while times[-1] < n - 1:

@@ -214,10 +214,11 @@ def _write_csv_line(path: Path, columns: Sequence[str], row: Mapping[str, Any]) 
         writer.writerow({k: row.get(k, "") for k in columns})
 
 
-def load_train_datasets(names: Sequence[tuple[Any, ...]], root: Path | str | None
-                        ) -> list[tuple[Any, float, int]]:
+def load_train_datasets(names: Sequence[tuple[Any, ...]], root: Path | str | None, *,
+                        progress: bool = True) -> list[tuple[Any, float, int]]:
     """``(dataset, weight, origin)`` for each ``(name, weight)`` (a registry name, loaded from
-    ``root`` — one name only — or the usual data roots) or ``(Dataset, weight, origin)``."""
+    ``root`` — one name only — or the usual data roots) or ``(Dataset, weight, origin)``.
+    ``progress``: show the generation of a synthetic split made on first use."""
     from siambench.datasets import load_dataset
     from siambench.datasets.registry import get_spec
 
@@ -227,7 +228,7 @@ def load_train_datasets(names: Sequence[tuple[Any, ...]], root: Path | str | Non
     loaded = []
     for item in names:
         if isinstance(item[0], str):
-            loaded.append((load_dataset(item[0], root), float(item[1]),
+            loaded.append((load_dataset(item[0], root, progress=progress), float(item[1]),
                            int(get_spec(item[0]).origin)))
         else:
             loaded.append((item[0], float(item[1]), int(item[2]) if len(item) > 2 else 0))
@@ -413,7 +414,7 @@ def _train(tracker: str, out: Path, cfg: dict[str, Any], datasets: Sequence[tupl
 
     if not info.is_main:       # rank 0 first: a generated dataset is written once
         barrier(info)
-    loaded = load_train_datasets(datasets, root)
+    loaded = load_train_datasets(datasets, root, progress=progress and info.is_main)
     if info.is_main:
         barrier(info)
     val_sequences: list[Any] = []
@@ -422,7 +423,7 @@ def _train(tracker: str, out: Path, cfg: dict[str, Any], datasets: Sequence[tupl
         from siambench.datasets import load_dataset
         from siambench.datasets.registry import get_spec
 
-        held_out = load_dataset("synthetic-val")
+        held_out = load_dataset("synthetic-val", progress=progress)
         val_sequences = list(held_out)[:int(cfg["val_sequences"])]
         val_origin = get_spec("synthetic-val").origin
     index = build_index(loaded)
