@@ -29,7 +29,15 @@ from typing import Any
 
 import numpy as np
 
-from siambench.datasets.base import Dataset, FrameFlags, Sequence
+from siambench.datasets.base import (
+    Dataset,
+    FrameFlags,
+    Sequence,
+    entry_kinds,
+    not_a_folder,
+    path_kind,
+    unusable_sequence,
+)
 from siambench.datasets.images import read_image_size
 from siambench.datasets.textio import read_flags, read_key_values, read_number_rows, read_text_lines
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
@@ -61,14 +69,23 @@ def load(root: Path, variant: str) -> Dataset:
     if not names:
         raise DataFormatError(list_file, "empty sequence list",
                               hint="expected one sequence folder name per line")
-    present = {entry.name for entry in os.scandir(folder) if entry.is_dir()}
-    found = [name for name in names if name in present]
-    missing = [name for name in names if name not in present]
+    kinds = entry_kinds(folder)
+    found = [name for name in names if kinds.get(name) == "a folder"]
+    missing = [name for name in names if name not in kinds]
     if not found:
         raise DatasetNotFoundError(
             f"{list_file}: none of the {len(names)} sequences it lists has a folder in {folder} "
-            f"(first: {names[0]!r}). Expected layout: {_LAYOUT.format(split=split)}")
-    sequences: list[Sequence] = [_sequence(folder / name, split) for name in found]
+            f"(first: {names[0]!r}" + (f", which is {kinds[names[0]]}" if names[0] in kinds else "")
+            + f"). Expected layout: {_LAYOUT.format(split=split)}")
+    sequences: list[Sequence] = []
+    for name in names:
+        if name in found:
+            sequences.append(_sequence(folder / name, split))
+        elif name in kinds:  # a file, a broken link or a link loop: said when used, not skipped
+            error = DataFormatError(folder / name, f"is {kinds[name]}, expected the sequence "
+                                    "folder", hint=f"listed in {list_file.name}")
+            sequences.append(unusable_sequence(name, error, dataset=f"got10k-{split}",
+                                               source=folder / name))
     meta = {"split": split, "missing": missing, "layout": "got10k"}
     return Dataset(f"got10k-{split}", sequences, root=folder, meta=meta)
 
@@ -93,13 +110,18 @@ def parse_resolution(text: str, path: Path) -> tuple[int, int]:
 
 def _split_folder(root: Path, split: str) -> Path:
     """The folder holding ``list.txt``: ``root/<split>`` or ``root`` itself."""
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected layout: "
+                                   f"{_LAYOUT.format(split=split)}")
     candidates = [root / split]
-    if root.is_dir():
-        candidates += [p for p in sorted(root.iterdir())
-                       if p.name.lower() == split and p.name != split]
+    candidates += [p for p in sorted(root.iterdir()) if p.name.lower() == split and p.name != split]
     for candidate in candidates:
         if (candidate / "list.txt").is_file():
             return candidate
+    for list_file in (root / split / "list.txt", root / "list.txt"):
+        if path_kind(list_file) not in ("missing", "a file"):
+            raise DataFormatError(list_file, f"is {path_kind(list_file)}, expected the text file "
+                                  "of sequence names", hint="one sequence folder name per line")
     if (root / "list.txt").is_file():
         other = root.name.lower()
         if other in SPLITS and other != split:
@@ -146,8 +168,12 @@ def _sequence(folder: Path, split: str) -> Sequence:
             except OSError as exc:
                 raise DataFormatError(folder, f"cannot list the frames: {exc.strerror or exc}") \
                     from None
+            # Every *.jpg entry but folders: a broken link or a link loop named like a frame
+            # stays in the list, so problems() and read_frame say what it is.
             cache["frames"] = sorted(Path(e.path) for e in entries
-                                     if e.name.lower().endswith(".jpg") and e.is_file())
+                                     if e.name.lower().endswith(".jpg")
+                                     and (e.is_file(follow_symlinks=False)
+                                          or (e.is_symlink() and not Path(e.path).is_dir())))
         return cache["frames"]
 
     def flags() -> FrameFlags:

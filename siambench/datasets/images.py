@@ -17,12 +17,24 @@ def read_frame(path: Path) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise FrameReadError(f"{path}: frame not found (the image file is missing)")
-    data = np.fromfile(path, dtype=np.uint8)  # handles non-ASCII paths, unlike cv2.imread
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+        from siambench.datasets.base import path_kind  # base imports this module
+
+        kind = path_kind(path)
+        if kind == "missing":
+            raise FrameReadError(f"{path}: frame not found (the image file is missing)")
+        raise FrameReadError(f"{path}: is {kind}, expected an image file")
+    try:
+        data = np.fromfile(path, dtype=np.uint8)  # handles non-ASCII paths, unlike cv2.imread
+    except OSError as exc:
+        raise FrameReadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    except cv2.error:  # e.g. a header that claims more pixels than OpenCV allows
+        image = None
     if image is None:
-        raise FrameReadError(f"{path}: cannot decode the image (the file is corrupt or not an "
-                             "image); replace it with an intact copy of the benchmark's frame")
+        what = "the file is empty" if data.size == 0 else "the file is corrupt or not an image"
+        raise FrameReadError(f"{path}: cannot decode the image ({what}); replace it with an "
+                             "intact copy of the benchmark's frame")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 

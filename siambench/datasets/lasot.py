@@ -29,7 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from siambench.datasets.base import Dataset, FrameFlags, Sequence
+from siambench.datasets.base import (
+    Dataset,
+    FrameFlags,
+    Sequence,
+    not_a_folder,
+    path_kind,
+    unusable_sequence,
+)
 from siambench.datasets.registry import get_spec
 from siambench.datasets.textio import read_number_rows, read_text_lines, split_cells
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
@@ -79,13 +86,16 @@ def load(root: Path, variant: str) -> Dataset:
     entries = manifest(variant)
     root = Path(root)
     if not root.is_dir():
-        raise DatasetNotFoundError(f"{root} is not a folder")
+        raise DatasetNotFoundError(not_a_folder(root))
     name = _SPEC_NAMES[variant]
     sequences, missing = [], []
     for entry in entries:
         folder = _find(root, entry)
         if folder is None:
             missing.append(entry.name)
+        elif not folder.is_dir():  # a broken link, a link loop or a file named like it
+            error = DataFormatError(folder, f"is {path_kind(folder)}, expected the sequence folder")
+            sequences.append(unusable_sequence(entry.name, error, dataset=name, source=folder))
         else:
             sequences.append(_sequence(entry, folder, name))
     if not sequences:
@@ -126,10 +136,13 @@ def _binary(cell: str) -> bool | None:
 
 
 def _find(root: Path, entry: LasotEntry) -> Path | None:
-    for folder in (root / entry.category / entry.name, root / entry.name):
+    """The sequence's folder; a path there that is not a folder (a broken link, a link loop, a
+    file) when no folder is; None when nothing is there."""
+    places = (root / entry.category / entry.name, root / entry.name)
+    for folder in places:
         if folder.is_dir():
             return folder
-    return None
+    return next((folder for folder in places if path_kind(folder) != "missing"), None)
 
 
 class _Files:

@@ -24,7 +24,12 @@ b. the OTB toolkit's annotation folder ``<root>/<seq>.txt`` (``Human4.2.txt``, `
 c. a pysot-style JSON in ``root`` (``OTB2015.json``, ``OTB100.json``, ``CVPR13.json``,
    ``OTB50.json``), in DaSiamRPN's layout ``{key: {name, image_files, init_rect, gt_rect}}`` or
    pysot's ``{video: {video_dir, init_rect, img_names, gt_rect, attr}}``; frames are available
-   when the images it names exist under ``root``.
+   when the images it names exist under ``root``. ``root`` may also be such a JSON file itself
+   (any name; ``--root data/OTB2015.json``): frames are then looked for beside it, and
+   ``dataset.root`` is the file.
+
+A sequence whose folder or annotation file is a symbolic link that leads nowhere (broken, or a
+loop) is kept as a sequence that raises :class:`DataFormatError` saying so when used.
 
 Folder and file names match case- and punctuation-insensitively. Attributes always come from the
 manifest (the agreement of jwlim's toolkit lists and pytracking): 21 of the toolkit's
@@ -46,7 +51,14 @@ from typing import Any
 
 import numpy as np
 
-from siambench.datasets.base import Dataset, Sequence, canonical_key
+from siambench.datasets.base import (
+    Dataset,
+    Sequence,
+    canonical_key,
+    not_a_folder,
+    path_kind,
+    unusable_sequence,
+)
 from siambench.datasets.textio import read_number_rows, read_text_lines, split_cells
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
 
@@ -128,17 +140,30 @@ def load(root: Path, variant: str) -> Dataset:
     """
     root = Path(root)
     entries = _entries(variant)
-    if root.is_dir():
-        for builder in (_from_image_folders, _from_annotation_folder, _from_json):
-            found = builder(root, entries, variant)
-            if found is not None:
-                sequences, source = found
-                present = {canonical_key(s.name) for s in sequences}
-                missing = [e.name for e in entries if canonical_key(e.name) not in present]
-                return Dataset(variant, sequences, root=root,
-                               meta={"missing": missing, "source": source, "variant": variant})
+    if root.is_file() and root.suffix.lower() == ".json":
+        found = _read_json(root, entries, variant)
+        if found is None:
+            raise DatasetNotFoundError(f"{root}: none of the {len(entries)} {variant} sequences "
+                                       "is in this JSON file (keys are OTB sequence names)")
+        return _dataset(found, entries, variant, root)
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"no {variant} sequence found: {not_a_folder(root)}. "
+                                   f"Expected layout: {_layout_text()}")
+    for builder in (_from_image_folders, _from_annotation_folder, _from_json):
+        found = builder(root, entries, variant)
+        if found is not None:
+            return _dataset(found, entries, variant, root)
     raise DatasetNotFoundError(
         f"no {variant} sequence found in {root}. Expected layout: {_layout_text()}")
+
+
+def _dataset(found: tuple[list[Sequence], str], entries: list[OTBEntry], variant: str,
+             root: Path) -> Dataset:
+    sequences, source = found
+    present = {canonical_key(s.name) for s in sequences}
+    missing = [e.name for e in entries if canonical_key(e.name) not in present]
+    return Dataset(variant, sequences, root=root,
+                   meta={"missing": missing, "source": source, "variant": variant})
 
 
 def _layout_text() -> str:
@@ -149,13 +174,36 @@ def _layout_text() -> str:
 
 
 def _child_index(root: Path, *, dirs: bool) -> dict[str, Path]:
+    """Canonical key -> child folder (``dirs``) or ``.txt`` file. A symbolic link that leads
+    nowhere (broken, or a loop) is indexed too, after the real entries, so that a sequence
+    behind it is reported as unusable rather than missing."""
     index: dict[str, Path] = {}
-    for child in sorted(root.iterdir()):
+    dangling: list[Path] = []
+    for child in _children(root):
         if dirs and child.is_dir():
             index.setdefault(canonical_key(child.name), child)
         elif not dirs and child.suffix.lower() == ".txt" and child.is_file():
             index.setdefault(canonical_key(child.stem), child)
+        elif child.is_symlink() and not child.exists():
+            dangling.append(child)
+    for child in dangling:
+        if not dirs and child.suffix.lower() != ".txt":
+            continue
+        index.setdefault(canonical_key(child.name if dirs else child.stem), child)
     return index
+
+
+def _children(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except OSError as exc:
+        raise DataFormatError(folder, f"cannot be listed: {exc.strerror or exc}") from None
+
+
+def _broken(name: str, path: Path, variant: str, what: str) -> Sequence:
+    """The sequence ``name`` whose folder/file ``path`` leads nowhere: raises when used."""
+    error = DataFormatError(path, f"is {path_kind(path)}, expected {what}")
+    return unusable_sequence(name, error, dataset=variant, source=path)
 
 
 def _from_image_folders(root: Path, entries: list[OTBEntry],
@@ -165,6 +213,9 @@ def _from_image_folders(root: Path, entries: list[OTBEntry],
     for entry in entries:
         for key in dict.fromkeys((canonical_key(entry.folder), canonical_key(entry.name))):
             folder = folders.get(key)
+            if folder is not None and not folder.is_dir():
+                sequences.append(_broken(entry.name, folder, variant, "the sequence folder"))
+                break
             if folder is not None and ((folder / "img").is_dir()
                                        or (folder / entry.gt_file).is_file()):
                 sequences.append(_image_sequence(entry, folder, variant))
@@ -189,7 +240,9 @@ def _from_annotation_folder(root: Path, entries: list[OTBEntry],
     sequences = []
     for entry in entries:
         path = files.get(canonical_key(entry.name))
-        if path is not None:
+        if path is not None and not path.is_file():
+            sequences.append(_broken(entry.name, path, variant, "the annotation file"))
+        elif path is not None:
             sequences.append(Sequence(
                 entry.name,
                 groundtruth=_manifest_gt_reader(entry, path),
@@ -232,10 +285,18 @@ def _from_json(root: Path, entries: list[OTBEntry],
                  if canonical_key(n) in jsons), None)
     if path is None:
         return None
+    return _read_json(path, entries, variant)
+
+
+def _read_json(path: Path, entries: list[OTBEntry],
+               variant: str) -> tuple[list[Sequence], str] | None:
+    """The sequences of a pysot / DaSiamRPN JSON (None: none of ``entries`` is in it)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataFormatError(path, f"not valid JSON ({exc})") from None
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise DataFormatError(path, f"not valid JSON ({type(exc).__name__}: {exc})") from None
+    except OSError as exc:
+        raise DataFormatError(path, f"cannot be read: {exc.strerror or exc}") from None
     if not isinstance(data, dict):
         raise DataFormatError(path, "expected a JSON object {video: {...}}")
     videos = {canonical_key(key): (key, value) for key, value in data.items()}
@@ -249,7 +310,7 @@ def _from_json(root: Path, entries: list[OTBEntry],
             names, image_base = _json_image_names(path, key, video)
         except DataFormatError as exc:  # raised when this sequence is used, not at load
             sequences.append(Sequence(entry.name, groundtruth=_raiser(exc), dataset=variant,
-                                      attributes=entry.attributes, source=path))
+                                      attributes=entry.attributes, source=path, length=0))
             continue
         count = len(names)
         sequences.append(Sequence(
@@ -338,22 +399,33 @@ def load_folder(root: Path, dataset: str) -> Dataset:
     """Read any folder in the OTB layout, without a manifest.
 
     Every sub-folder (sorted by name) holding ``img/`` and ``groundtruth_rect.txt`` is one
-    sequence; a folder with ``groundtruth_rect.N.txt`` files holds one target per file, named
-    ``<Seq>-N`` (``groundtruth_rect.txt`` beside them is ignored, as is an empty ``.N`` file, like
-    OTB's Human4 ``.1``). Frames are the sorted ``.jpg``/``.jpeg``/``.png`` files of ``img/``.
+    sequence (a symbolic link that leads nowhere, in place of a sub-folder or of its ``img/``, is
+    a sequence that raises :class:`DataFormatError` saying so when used); a folder with
+    ``groundtruth_rect.N.txt`` files holds one target per file, named ``<Seq>-N``
+    (``groundtruth_rect.txt`` beside them is ignored, as is an empty ``.N`` file, like OTB's
+    Human4 ``.1``). Frames are the sorted ``.jpg``/``.jpeg``/``.png`` entries of ``img/``.
     An optional ``attrs.txt`` holds comma-separated attribute codes (the OTB Python toolkit's
     format, e.g. ``SV, DEF, FM, OPR, BC``).
     """
     root = Path(root)
     if not root.is_dir():
-        raise DatasetNotFoundError(f"{root} is not a folder. Expected layout: {_FOLDER_LAYOUT}")
+        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected layout: {_FOLDER_LAYOUT}")
     sequences: list[Sequence] = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+    for folder in _children(root):
+        if folder.is_symlink() and not folder.exists():  # broken or a loop: never skip silently
+            sequences.append(_broken(folder.name, folder, dataset, "a sequence folder"))
+            continue
+        if not folder.is_dir():
+            continue
         image_dir = folder / "img"
         if not image_dir.is_dir():
+            if image_dir.is_symlink() and not image_dir.exists():
+                sequences.append(_broken(folder.name, image_dir, dataset,
+                                         "the folder of frames"))
             continue
         numbered = sorted((p for p in folder.glob("groundtruth_rect.*.txt")
-                           if p.stem.split(".")[-1].isdigit() and p.stat().st_size > 0),
+                           if p.stem.split(".")[-1].isdigit()
+                           and (not p.is_file() or p.stat().st_size > 0)),
                           key=lambda p: int(p.stem.split(".")[-1]))
         if numbered:
             targets = [(f"{folder.name}-{p.stem.split('.')[-1]}", p) for p in numbered]
@@ -388,8 +460,10 @@ def _image_lister(image_dir: Path) -> Callable[[], list[Path]]:
 
     def frames() -> list[Path]:
         if not listed:
-            listed.append(sorted(p for p in image_dir.iterdir()
-                                 if p.suffix.lower() in _IMAGE_SUFFIXES and p.is_file()))
+            # A broken link or a link loop named like an image stays in the list, so that
+            # problems() and read_frame say what it is (instead of the frames shifting by one).
+            listed.append(sorted(p for p in _children(image_dir)
+                                 if p.suffix.lower() in _IMAGE_SUFFIXES and not p.is_dir()))
         return listed[0]
     return frames
 

@@ -33,7 +33,14 @@ from pathlib import Path
 
 import numpy as np
 
-from siambench.datasets.base import Dataset, FrameFlags, Sequence
+from siambench.datasets.base import (
+    Dataset,
+    FrameFlags,
+    Sequence,
+    not_a_folder,
+    path_kind,
+    unusable_sequence,
+)
 from siambench.datasets.registry import get_spec
 from siambench.datasets.textio import read_number_rows
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
@@ -114,7 +121,13 @@ def load(root: Path, variant: str) -> Dataset:
     for entry in entries:
         gt_path = anno_dir / f"{entry.name}.txt"
         if not gt_path.is_file():
-            missing.append(entry.name)
+            kind = path_kind(gt_path)
+            if kind == "missing":
+                missing.append(entry.name)
+            else:  # a broken link, a link loop or a folder: say so, never skip it silently
+                error = DataFormatError(gt_path, f"is {kind}, expected the annotation file")
+                sequences.append(unusable_sequence(entry.name, error, dataset=variant,
+                                                   source=gt_path))
             continue
         sequences.append(_sequence(entry, gt_path, image_dir, layout, variant, spec))
     if not sequences:
@@ -135,7 +148,7 @@ def _variant(variant: str) -> _Variant:
 def _locate(root: Path, spec: _Variant) -> tuple[Path, Path | None, str]:
     """The annotation folder, the image folder (``None``: look beside the files) and the layout."""
     if not root.is_dir():
-        raise DatasetNotFoundError(f"{root} is not a folder")
+        raise DatasetNotFoundError(not_a_folder(root))
     if (root / "anno" / spec.anno).is_dir():
         images = root / "data_seq" / spec.images
         return root / "anno" / spec.anno, (images if images.is_dir() else None), "official"

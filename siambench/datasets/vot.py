@@ -11,6 +11,11 @@ Two layouts are read (detection order of :func:`load`):
    ``{video: {video_dir, init_rect, img_names, gt_rect, camera_motion, illum_change,
    motion_change, size_change, occlusion, width, height}}``; images are used when they exist
    under ``<root>``, otherwise the sequences are annotation-only (``frame_paths`` is ``None``).
+   The root may be the json file itself (``--root data/VOT2018.json``; images beside it).
+
+An entry of ``list.txt`` whose folder is a file, a broken symbolic link or a link loop is a
+sequence that raises :class:`DataFormatError` saying what it is when used (``siambench data
+check`` lists it); only a name with nothing of that name on disk is "missing".
 
 Conventions: ground truth keeps each sequence's own shape, float64 ``(N, 8)`` polygons
 ``x1, y1, …, x4, y4`` or ``(N, 4)`` rectangles ``x, y, w, h`` (``conduction1``), in the VOT
@@ -33,7 +38,15 @@ from typing import Any
 
 import numpy as np
 
-from siambench.datasets.base import Dataset, FrameFlags, Sequence
+from siambench.datasets.base import (
+    Dataset,
+    FrameFlags,
+    Sequence,
+    entry_kinds,
+    not_a_folder,
+    path_kind,
+    unusable_sequence,
+)
 from siambench.datasets.images import read_image_size
 from siambench.datasets.textio import read_flags, read_key_values, read_number_rows, read_text_lines
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
@@ -57,17 +70,29 @@ def load(root: Path, variant: str) -> Dataset:
     """Load VOT ``variant`` (``vot2016`` … ``vot2019``) from ``root``.
 
     Looks for ``<root>/list.txt``, then ``<root>/sequences/list.txt``, then a json named
-    ``<VARIANT>.json`` (case-insensitive) in ``<root>``. ``dataset.meta`` holds ``year``,
-    ``eao_interval`` (``(low, high)``), ``layout`` (``"vot"`` or ``"pysot-json"``), ``tags``
-    (the dataset's tag names) and ``missing`` (names in ``list.txt`` without a folder).
+    ``<VARIANT>.json`` (case-insensitive) in ``<root>``; ``root`` may also be that json file
+    itself (any name but another year's ``VOTyyyy.json``; frames beside it). ``dataset.meta``
+    holds ``year``, ``eao_interval`` (``(low, high)``), ``layout`` (``"vot"`` or
+    ``"pysot-json"``), ``tags`` (the dataset's tag names) and ``missing`` (names in
+    ``list.txt`` with nothing of that name on disk).
     """
     key = variant.lower()
     if key not in VARIANTS:
         raise UnknownNameError(f"unknown VOT variant {variant!r}; known: {', '.join(VARIANTS)}")
     root = Path(root)
+    if root.is_file() and root.suffix.lower() == ".json":
+        return _load_json_root(root, key)
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected layout: "
+                                   f"{_LAYOUT.format(json=key.upper() + '.json')}")
     for folder in (root, root / "sequences"):
-        if (folder / "list.txt").is_file():
+        list_file = folder / "list.txt"
+        if list_file.is_file():
             return load_sequence_folder(folder, key)
+        kind = path_kind(list_file)
+        if kind != "missing":
+            raise DataFormatError(list_file, f"is {kind}, expected the text file of sequence "
+                                  "names", hint="one sequence folder name per line")
     json_path = _find_json(root, key)
     if json_path is not None:
         return load_pysot_json(json_path, key, image_root=root)
@@ -77,28 +102,52 @@ def load(root: Path, variant: str) -> Dataset:
         f"{_LAYOUT.format(json=key.upper() + '.json')}")
 
 
+def _load_json_root(path: Path, variant: str) -> Dataset:
+    """A root that is a pysot-style json itself (``--root data/VOT2018.json``): frames are looked
+    for beside it; ``dataset.root`` is the json (loading it again gives the same dataset)."""
+    year = re.fullmatch(r"vot(\d{4})", path.stem.lower())
+    if year is not None and f"vot{year.group(1)}" != variant:
+        raise DatasetNotFoundError(
+            f"{path} is the VOT{year.group(1)} annotation file, but the dataset asked for is "
+            f"{variant}: pass --dataset vot{year.group(1)}, or the {variant.upper()}.json")
+    dataset = load_pysot_json(path, variant, image_root=path.parent)
+    dataset.root = path
+    return dataset
+
+
 def load_sequence_folder(folder: Path, variant: str) -> Dataset:
     """Load the VOT toolkit layout: ``folder/list.txt`` and one sub-folder per sequence.
 
-    A name of ``list.txt`` without a folder is skipped and listed in ``meta["missing"]``; an
+    A name of ``list.txt`` with nothing of that name in ``folder`` is skipped and listed in
+    ``meta["missing"]``; one whose entry is not a folder (a file, a broken symbolic link, a
+    link loop) is a sequence that raises :class:`DataFormatError` saying so when used. An
     empty ``list.txt`` raises :class:`DataFormatError`.
     """
     folder = Path(folder)
     list_file = folder / "list.txt"
     names = _read_list(list_file)
-    present = {entry.name for entry in os.scandir(folder) if entry.is_dir()}
-    missing = [name for name in names if name not in present]
-    found = [name for name in names if name in present]
+    kinds = entry_kinds(folder)
+    missing = [name for name in names if name not in kinds]
+    found = [name for name in names if kinds.get(name) == "a folder"]
     if not found:
         raise DatasetNotFoundError(
             f"{list_file}: none of the {len(names)} sequences it lists has a folder in "
-            f"{folder} (first: {names[0]!r}). Expected layout: "
-            f"{_LAYOUT.format(json=variant.upper() + '.json')}")
+            f"{folder} (first: {names[0]!r}"
+            + (f", which is {kinds[names[0]]}" if names[0] in kinds else "")
+            + f"). Expected layout: {_LAYOUT.format(json=variant.upper() + '.json')}")
     tag_files = {name: _tag_files(folder / name) for name in found}
     extra = {tag for files in tag_files.values() for tag in files} - set(STANDARD_TAGS)
     tag_names = STANDARD_TAGS + tuple(sorted(extra))
-    sequences = [_folder_sequence(folder / name, variant, tag_names, tag_files[name])
-                 for name in found]
+    sequences = []
+    for name in names:
+        if name in found:
+            sequences.append(_folder_sequence(folder / name, variant, tag_names,
+                                              tag_files[name]))
+        elif name in kinds:
+            error = DataFormatError(folder / name, f"is {kinds[name]}, expected the sequence "
+                                    "folder", hint=f"listed in {list_file.name}")
+            sequences.append(unusable_sequence(name, error, dataset=variant,
+                                               source=folder / name))
     meta = _dataset_meta(variant, "vot", missing)
     meta["tags"] = list(tag_names)
     return Dataset(variant, sequences, root=folder, meta=meta)
@@ -140,7 +189,7 @@ def _tag_files(folder: Path) -> dict[str, Path]:
         return found
     for suffix in reversed(_TAG_SUFFIXES):  # .label first, so that .tag overrides it
         for entry in entries:
-            if entry.name.endswith(suffix) and entry.is_file():
+            if entry.name.endswith(suffix) and Path(entry.path).is_file():
                 found[entry.name[: -len(suffix)]] = Path(entry.path)
     return found
 
@@ -156,9 +205,17 @@ def _folder_sequence(folder: Path, variant: str, tag_names: tuple[str, ...],
         return cache["gt"]
 
     def frame_paths() -> list[Path]:
-        pattern = _frame_pattern(folder)
-        return [folder / _format_frame(pattern, index) for index in
-                range(1, len(groundtruth()) + 1)]
+        if "frames" not in cache:
+            pattern = _frame_pattern(folder)
+            count = len(groundtruth())
+            # Frames past the ground truth's last row are listed too (a probe per sequence),
+            # so that problems() reports a ground truth shorter than the video.
+            while count < 10 * len(groundtruth()) + 10 and \
+                    (folder / _format_frame(pattern, count + 1)).is_file():
+                count += 1
+            cache["frames"] = [folder / _format_frame(pattern, index)
+                               for index in range(1, count + 1)]
+        return cache["frames"]
 
     def flags() -> FrameFlags:
         length = len(groundtruth())
@@ -200,8 +257,11 @@ def _frame_pattern(folder: Path) -> str:
                 raise DataFormatError(sequence_file, f"channels.color={pattern!r} has no single "
                                       "%d frame-number field", hint="e.g. color/%08d.jpg")
             return pattern
-    if (folder / "color").is_dir():
+    colour = folder / "color"
+    if colour.is_dir():
         return "color/%08d.jpg"
+    if path_kind(colour) != "missing":
+        raise DataFormatError(colour, f"is {path_kind(colour)}, expected the folder of frames")
     return "%08d.jpg"
 
 

@@ -12,15 +12,22 @@ It holds only tensors, dicts, lists, tuples, str, int, float, bool and None, so 
 ``torch.load(..., weights_only=True)``: loading never unpickles code. The file is written
 atomically (temporary file + rename). Files of another kind (a bare state dict of a public
 release, a pysot training snapshot, garbage, a pickle carrying code) are refused with one
-message that names the file, says what it holds and how to proceed.
+message that names the file, says what it holds and how to proceed. A pickle that torch's safe
+unpickler stops reading early (protocol 4+ framing) is scanned opcode by opcode, never run, so
+that a file carrying code is still called that (:func:`pickle_code_globals`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import io
+import os
 import pickle
+import pickletools
 import re
+import stat
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,6 +50,7 @@ __all__ = [
     "load_checkpoint",
     "load_state_dict_checked",
     "model_name_of",
+    "pickle_code_globals",
     "read_checkpoint",
     "safe_torch_load",
     "save_checkpoint",
@@ -153,6 +161,80 @@ def save_checkpoint(path: Path | str, model: nn.Module, *, metadata: Mapping[str
 # ----------------------------------------------------------------------------------- loading
 
 _GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+_REFUSED_HINT = ("re-save the weights as a plain state dict of tensors "
+                 "(torch.save(model.state_dict(), path)) from the code that made them, if you "
+                 "trust it")
+_TORCH_HINT = ("expected a file written by torch.save (a siambench checkpoint or a released "
+               "state dict)")
+#: How much of a pickle is scanned (never run) for the globals it names, for the message.
+_SCAN_LIMIT = 64 * 1024 * 1024
+#: Globals a torch.save file names that are plain data (everything else is "code").
+_DATA_GLOBALS = ("torch.", "collections.OrderedDict", "_codecs.encode")
+
+
+def _what_is(path: Path) -> str | None:
+    """Why ``path`` is not a weights file: ``"does not exist"``, ``"is a folder"``, ``"is a broken
+    symbolic link (to X)"``, ...; None when it is a regular file."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        if os.path.islink(path):
+            if error.errno == errno.ELOOP:
+                return "is a symbolic link loop"
+            return f"is a broken symbolic link (to {os.readlink(path)})"
+        return "does not exist"
+    if stat.S_ISREG(mode):
+        return None
+    return "is a folder" if stat.S_ISDIR(mode) else "is a special file (socket, pipe or device)"
+
+
+def _pickle_bytes(path: Path) -> bytes:
+    """The pickle of a weights file (``data.pkl`` of a zip-format torch file), at most
+    :data:`_SCAN_LIMIT` bytes; empty when it cannot be read."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                name = next((n for n in archive.namelist() if n.endswith("data.pkl")), None)
+                if name is None:
+                    return b""
+                with archive.open(name) as member:
+                    return member.read(_SCAN_LIMIT)
+        with open(path, "rb") as stream:
+            return stream.read(_SCAN_LIMIT)
+    except (OSError, zipfile.BadZipFile, RuntimeError, ValueError, EOFError):
+        return b""
+
+
+def pickle_code_globals(data: bytes) -> list[str]:
+    """The ``module.name`` globals a pickle names that are not plain data (functions, classes:
+    what unpickling would call), found by reading its opcodes -- nothing is unpickled."""
+    found: list[str] = []
+    strings: list[str] = []  # the recent string operands (STACK_GLOBAL takes the last two)
+    memo: dict[int, Any] = {}
+    last: Any = None
+    try:
+        for opcode, argument, _ in pickletools.genops(io.BytesIO(data)):
+            name = opcode.name
+            if name == "GLOBAL" and isinstance(argument, str):
+                found.append(argument.replace(" ", "."))
+            elif name == "STACK_GLOBAL" and len(strings) >= 2:
+                found.append(f"{strings[-2]}.{strings[-1]}")
+            if ("UNICODE" in name or "STRING" in name) and isinstance(argument, str):
+                last = argument
+                strings.append(argument)
+            elif name == "MEMOIZE":
+                memo[len(memo)] = last
+            elif name in ("PUT", "BINPUT", "LONG_BINPUT") and isinstance(argument, int):
+                memo[argument] = last
+            elif name in ("GET", "BINGET", "LONG_BINGET") and isinstance(argument, int):
+                last = memo.get(argument)
+                if isinstance(last, str):
+                    strings.append(last)
+            else:
+                last = None
+    except Exception:  # noqa: BLE001 - a damaged pickle: report what was read so far
+        pass
+    return [g for g in dict.fromkeys(found) if not g.startswith(_DATA_GLOBALS)]
 
 
 def safe_torch_load(path: Path | str, *, map_location: Any = "cpu") -> Any:
@@ -163,37 +245,40 @@ def safe_torch_load(path: Path | str, *, map_location: Any = "cpu") -> Any:
     says so.
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(path, "no such weights file" if not path.exists()
-                              else "is not a file")
+    problem = _what_is(path)
+    if problem == "does not exist":
+        raise CheckpointError(path, "no such weights file")
+    if problem is not None:
+        raise CheckpointError(path, f"{problem}, expected a weights file")
     if path.stat().st_size == 0:
         raise CheckpointError(path, "is empty (0 bytes), not a PyTorch weights file")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols it reads anyway
+            warnings.filterwarnings("ignore", message=".*pickle protocol", category=UserWarning)
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
         text = str(error)
-        found = _GLOBAL.findall(text)
+        found = list(dict.fromkeys(_GLOBAL.findall(text)))
+        if not found and not ("Unsupported global" in text or "Unsupported class" in text):
+            # An opcode the safe unpickler does not know stopped it before any global: read
+            # (never run) the pickle's opcodes to tell code from a damaged file.
+            found = pickle_code_globals(_pickle_bytes(path))
         if found or "Unsupported global" in text or "Unsupported class" in text:
-            what = f" ({', '.join(dict.fromkeys(found))})" if found else ""
+            what = f" ({', '.join(found[:5])})" if found else ""
             raise CheckpointError(
                 path, f"refused: the file is a pickle that would run code or build arbitrary "
                 f"objects{what}; siambench loads only tensors and plain data",
-                hint="re-save the weights as a plain state dict of tensors "
-                     "(torch.save(model.state_dict(), path)) from the code that made them, "
-                     "if you trust it") from None
+                hint=_REFUSED_HINT) from None
         detail = re.search(r"WeightsUnpickler error: \s*(.+?)\s*$", text, re.MULTILINE)
         raise CheckpointError(
             path, "not a PyTorch weights file (unreadable pickle"
-            + (f": {detail.group(1)[:200]}" if detail else "") + ")",
-            hint="expected a file written by torch.save (a siambench checkpoint or a "
-                 "released state dict)") from None
-    except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile, KeyError,
-            AttributeError, TypeError, IndexError, UnicodeDecodeError) as error:
+            + (f": {detail.group(1)[:200]}" if detail else "") + ")", hint=_TORCH_HINT) from None
+    except Exception as error:  # noqa: BLE001 - torch.load raises many kinds on damaged bytes
+        # (RuntimeError, EOFError, struct.error, zipfile.BadZipFile, KeyError, ...): every one
+        # is this file's fault, and the user gets one message naming it.
         raise CheckpointError(
             path, f"not a readable PyTorch weights file ({type(error).__name__}: "
-            f"{_first_line(str(error))})",
-            hint="expected a file written by torch.save (a siambench checkpoint or a "
-                 "released state dict)") from None
+            f"{_first_line(str(error))})", hint=_TORCH_HINT) from None
 
 
 def _first_line(text: str) -> str:
@@ -266,6 +351,10 @@ def read_checkpoint(path: Path | str, *, map_location: Any = "cpu") -> dict[str,
     return dict(obj)
 
 
+#: How many mismatching tensors an error lists (then "... and N more").
+_MISMATCHES_SHOWN = 20
+
+
 def _is_optional_key(key: str) -> bool:
     return key.endswith("num_batches_tracked")
 
@@ -299,15 +388,27 @@ def state_dict_mismatches(model: nn.Module, state: Mapping[str, torch.Tensor]) -
 
 def load_state_dict_checked(model: nn.Module, state: Mapping[str, torch.Tensor], *,
                             source: Path | str, what: str = "weights") -> nn.Module:
-    """Load ``state`` into ``model`` strictly, or raise ONE CheckpointError listing every mismatch.
+    """Load ``state`` into ``model`` strictly, or raise ONE CheckpointError listing the
+    mismatches (the first 20, then how many more); tensors of another network altogether (no
+    name in common) are said to be that, without the list.
 
     A missing ``num_batches_tracked`` keeps the model's own value.
     """
     problems = state_dict_mismatches(model, state)
     if problems:
+        expected = model.state_dict()
+        if state and not any(key in expected for key in state):
+            first = ", ".join(list(state)[:4])
+            raise CheckpointError(
+                source, f"the {what} belong to another network: none of the file's "
+                f"{len(state)} tensor names is a tensor of the model (the file's first: {first})",
+                hint="pass weights made for this tracker's network")
+        shown = problems[:_MISMATCHES_SHOWN]
+        if len(problems) > len(shown):
+            shown.append(f"... and {len(problems) - len(shown)} more")
         raise CheckpointError(
             source, f"the {what} do not fit the model ({len(problems)} problem"
-            f"{'s' if len(problems) != 1 else ''}):\n  " + "\n  ".join(problems))
+            f"{'s' if len(problems) != 1 else ''}):\n  " + "\n  ".join(shown))
     full = dict(state)
     for key, tensor in model.state_dict().items():
         if key not in full and _is_optional_key(key):

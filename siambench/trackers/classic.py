@@ -1,8 +1,12 @@
 """OpenCV's classic trackers (KCF, CSRT, MIL, …) behind the tracker contract.
 
 Which exist depends on the installed OpenCV: ``cv2.Tracker<Name>_create`` or
-``cv2.legacy.Tracker<Name>_create``. KCF and CSRT come with ``opencv-contrib-python-headless``
-(not a siambench dependency). OpenCV takes integer boxes on BGR frames: the initial box is
+``cv2.legacy.Tracker<Name>_create``. KCF and CSRT are in the contrib modules, which siambench's
+dependency ``opencv-contrib-python-headless`` ships (a superset of ``opencv-python-headless``);
+MIL is in every OpenCV. Two OpenCV distributions in one environment share the folder ``cv2``:
+the one installed last wins, and removing either breaks both, so when KCF/CSRT are missing the
+message names what is installed and the commands that leave contrib alone
+(:func:`unavailable_reason`). OpenCV takes integer boxes on BGR frames: the initial box is
 rounded to whole pixels (frame-array coordinates, ``x, y`` = left/top column/row); a failed
 update returns the previous box with score 0, a successful one score 1.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import cv2
@@ -19,7 +24,16 @@ import numpy as np
 from siambench.errors import SiambenchError
 from siambench.trackers.base import Tracker, TrackOutput, check_box, check_frame
 
-__all__ = ["CLASSIC_TRACKERS", "ClassicSpec", "OpenCVTracker", "opencv_factory"]
+__all__ = ["CLASSIC_TRACKERS", "CONTRIB_INSTALL", "ClassicSpec", "OpenCVTracker", "opencv_factory",
+           "unavailable_reason"]
+
+#: The OpenCV distributions that install the module ``cv2`` (contrib ones first).
+OPENCV_DISTRIBUTIONS = ("opencv-contrib-python-headless", "opencv-contrib-python",
+                        "opencv-python-headless", "opencv-python")
+
+#: The shell commands that leave exactly one OpenCV, with the contrib modules, installed.
+CONTRIB_INSTALL = ("pip uninstall -y " + " ".join(OPENCV_DISTRIBUTIONS)
+                   + " && pip install opencv-contrib-python-headless")
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,33 @@ def opencv_factory(cv_name: str) -> Callable[[], Any] | None:
     return None
 
 
+def _installed_opencv() -> list[str]:
+    """``name version`` of each installed OpenCV distribution."""
+    found = []
+    for name in OPENCV_DISTRIBUTIONS:
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def unavailable_reason(name: str) -> str | None:
+    """Why classic tracker ``name`` cannot be created here, with the fix; None when it can."""
+    spec = CLASSIC_TRACKERS[name]
+    if opencv_factory(spec.cv_name) is not None:
+        return None
+    installed = _installed_opencv()
+    if len(installed) > 1:
+        why = (f"the installed OpenCV packages ({', '.join(installed)}) overwrite each other's "
+               f"cv2 folder and the one without contrib won")
+    else:
+        why = (f"the installed OpenCV ({installed[0] if installed else 'cv2 ' + cv2.__version__})"
+               f" has no contrib modules")
+    return (f"needs cv2.Tracker{spec.cv_name}_create from opencv-contrib-python-headless: {why}; "
+            f"fix: {CONTRIB_INSTALL}")
+
+
 class OpenCVTracker(Tracker):
     """One of :data:`CLASSIC_TRACKERS` (``name`` = its registry name)."""
 
@@ -63,11 +104,7 @@ class OpenCVTracker(Tracker):
                                  f"{', '.join(CLASSIC_TRACKERS)}")
         factory = opencv_factory(spec.cv_name)
         if factory is None:
-            raise SiambenchError(
-                f"tracker {name!r} needs cv2.Tracker{spec.cv_name}_create, which the installed "
-                f"OpenCV {cv2.__version__} does not provide; it comes with the package "
-                f"opencv-contrib-python-headless (pip install opencv-contrib-python-headless, "
-                f"replacing opencv-python-headless)")
+            raise SiambenchError(f"tracker {name!r} is unavailable here: {unavailable_reason(name)}")
         self.name = name
         self.deterministic = spec.deterministic
         self._factory = factory

@@ -27,7 +27,12 @@ from typing import Any
 
 from siambench.errors import SiambenchError, UnknownNameError
 from siambench.trackers.base import Tracker
-from siambench.trackers.classic import CLASSIC_TRACKERS, OpenCVTracker, opencv_factory
+from siambench.trackers.classic import (
+    CLASSIC_TRACKERS,
+    CONTRIB_INSTALL,
+    OpenCVTracker,
+    unavailable_reason,
+)
 from siambench.trackers.params import load_param_file, resolve_params, trackers_root
 from siambench.trackers.simple import IdentityTracker, OracleTracker
 
@@ -69,7 +74,10 @@ def _entry_points() -> dict[str, EntryPoint]:
 
 
 def list_trackers() -> list[TrackerInfo]:
-    """Every tracker name: Siamese, simple, OpenCV classic (available or not), entry points."""
+    """Every tracker name: Siamese, simple, OpenCV classic (available or not), entry points.
+
+    An unavailable entry's ``note`` says why and how to fix it (for KCF/CSRT: the pip commands).
+    """
     infos: list[TrackerInfo] = []
     torch_ok = _torch_available()
     for name, (_, _, text) in _SIAMESE.items():
@@ -87,9 +95,8 @@ def list_trackers() -> list[TrackerInfo]:
     for name, text in _SIMPLE.items():
         infos.append(TrackerInfo(name, text, True))
     for name, spec in CLASSIC_TRACKERS.items():
-        found = opencv_factory(spec.cv_name) is not None
-        infos.append(TrackerInfo(name, spec.description, found,
-                                 "" if found else "needs opencv-contrib-python-headless"))
+        reason = unavailable_reason(name)
+        infos.append(TrackerInfo(name, spec.description, reason is None, reason or ""))
     known = {info.name for info in infos}
     for name, ep in _entry_points().items():
         if name in known:
@@ -139,6 +146,11 @@ def _siamese(name: str, *, weights: str | Path | None, params: str | Mapping[str
             model, metadata = load_checkpoint(bundled)
     if not callable(getattr(model, method, None)):
         found = getattr(model, "name", type(model).__name__)
+        if weights is not None and not (isinstance(weights, str) and weights == "random"):
+            other = f"--tracker {found} with these weights, or " if found in _SIAMESE else ""
+            raise SiambenchError(
+                f"{weights}: holds a {found} network, but tracker {name!r} needs a {model_name} "
+                f"network (one with a {method}() method); use {other}{name} weights")
         raise SiambenchError(f"tracker {name!r} needs a network with a {method}() method "
                              f"(a {model_name} model), got {found!r}")
     if params is None:
@@ -196,5 +208,20 @@ def create_tracker(name: str, *, weights: str | Path | None = None,
             raise SiambenchError(f"entry point {name!r} of group {ENTRY_POINT_GROUP} returned "
                                  f"{type(tracker).__name__}, not a Tracker")
         return tracker
-    known = [info.name for info in list_trackers()]
-    raise UnknownNameError(f"unknown tracker {name!r}; known trackers: {', '.join(known)}")
+    raise UnknownNameError(_unknown_tracker_message(name))
+
+
+def _unknown_tracker_message(name: str) -> str:
+    """The trackers that can be created here, then those that cannot, with the reason and fix."""
+    infos = list_trackers()
+    message = (f"unknown tracker {name!r}; known trackers: "
+               f"{', '.join(info.name for info in infos if info.available)}")
+    classic = [info.name for info in infos if not info.available and info.name in CLASSIC_TRACKERS]
+    others = [f"{info.name} ({info.note})" for info in infos
+              if not info.available and info.name not in CLASSIC_TRACKERS]
+    if classic:
+        others.append(f"{', '.join(classic)} (need the OpenCV contrib modules of "
+                      f"opencv-contrib-python-headless: {CONTRIB_INSTALL})")
+    if others:
+        message += f"; unavailable here: {'; '.join(others)}"
+    return message
