@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from siambench.cli import cli
 from siambench.datasets import load_dataset, synthetic
 from siambench.datasets.synthetic import (
     GENERATOR_VERSION,
@@ -386,3 +389,16 @@ def test_default_cache_location(monkeypatch, tmp_path: Path) -> None:
     ds = load_dataset("synthetic")
     assert ds.root == tmp_path / "cache" / "synthetic"
     assert (tmp_path / "cache" / "synthetic" / MANIFEST).is_file()
+
+
+def test_a_sequence_lost_from_a_generated_set_is_listed_missing(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(SPLITS, "test", SplitSpec(TEST_SEED, 3, 4, "synthetic"))
+    root = tmp_path / "synthetic"
+    first, second, third = load_dataset("synthetic", root, progress=False).names
+    shutil.rmtree(root / second)
+    (root / second).write_text("not a folder any more")
+    dataset = load_dataset("synthetic", root, progress=False)
+    assert dataset.names == [first, third] and dataset.meta["missing"] == [second]
+    result = CliRunner().invoke(cli, ["data", "check", "synthetic", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "2 of 3 sequences usable" in result.output and f"missing (1): {second}" in result.output

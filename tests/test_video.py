@@ -376,6 +376,10 @@ def test_render_errors(tmp_path, synthetic):
     (results / "D").mkdir()
     write_ope(results / "D", "other-sequence", TRACK_A)
     assert f"D: no results for sequence {name!r}" in fails("--sequence", name, "--compare", "D")
+    (results / "E").mkdir()
+    (results / "E" / f"{name}.txt").write_text("1,2,3,4\n1,2,3\n")  # unreadable, not absent
+    output = fails("--sequence", name, "--compare", "E")
+    assert f"E: the results of {name!r} cannot be read" in output and "line 2" in output
     assert "does not exist" in runner.invoke(cli, [
         "render", "--root", str(synthetic), "--results-dir", str(tmp_path / "none"),
         "--sequence", name, "--out", str(tmp_path / "x.mp4")]).output

@@ -807,7 +807,13 @@ def load(root: Path, variant: str, *, progress: bool = True) -> Dataset:
                  for seq in loaded]
     meta = {key: manifest[key] for key in ("version", "seed", "sequences", "frames", "split")
             if key in manifest}
-    return Dataset(spec.dataset, sequences, root=root, meta={**loaded.meta, "synthetic": meta})
+    # A sequence the manifest lists but the folder lost (deleted, replaced by a file) is missing,
+    # as in any other dataset: `data check` lists it, never a silent drop.
+    have = {seq.name for seq in loaded}
+    missing = list(dict.fromkeys([*loaded.meta.get("missing", []),
+                                  *(name for name in entries if name not in have)]))
+    return Dataset(spec.dataset, sequences, root=root,
+                   meta={**loaded.meta, "missing": missing, "synthetic": meta})
 
 
 def _with_flags(seq: Sequence, folder: Path, entry: dict[str, Any]) -> Sequence:

@@ -1,7 +1,7 @@
 """Videos of tracking results: the ground truth and one or more trackers' boxes drawn on the frames.
 
 ``write_video`` streams frames (never holds more than one in memory) into an MP4 written with
-OpenCV's ``mp4v`` encoder, which ``opencv-python-headless`` ships without ffmpeg; when that
+OpenCV's ``mp4v`` encoder, which the headless OpenCV wheels ship without ffmpeg; when that
 encoder cannot be opened the video is written as Motion-JPEG ``.avi`` instead, with a
 :class:`VideoFallbackWarning`. Files are written atomically (a temporary name in the target
 folder, then ``os.replace``).
@@ -298,7 +298,7 @@ def _start(out: Path, fps: float, size: tuple[int, int]) -> tuple[Any, Path, Pat
             return writer, target, temporary
         temporary.unlink(missing_ok=True)
     raise SiambenchError(f"{out}: OpenCV cannot open a video writer (neither mp4v .mp4 nor MJPG "
-                         ".avi); check that opencv-python(-headless) is installed correctly")
+                         ".avi); check that opencv-contrib-python-headless is installed correctly")
 
 
 def _draw(painter: _Painter, image: np.ndarray, index: int, entries: list[_Track],
@@ -386,6 +386,10 @@ def render_sequence(dataset_name: str, sequence_name: str, compare: SequenceOf[s
         results = read_tracker(path, name)
         # Only this sequence's files: the others would only add "not in the dataset" warnings.
         kept = {seq: runs for seq, runs in results.sequences.items() if canonical_key(seq) == key}
+        broken = [error for seq, error in results.unreadable.items() if canonical_key(seq) == key]
+        if broken:  # the file is there but cannot be read: say why, not "no results"
+            raise SiambenchError(f"{name}: the results of {sequence.name!r} cannot be read: "
+                                 f"{broken[0]}")
         if not kept:
             raise SiambenchError(f"{name}: no results for sequence {sequence.name!r} in {path}")
         aligned, found = align(dataclasses.replace(results, sequences=kept), single)
