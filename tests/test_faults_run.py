@@ -221,6 +221,7 @@ def test_ctrl_c_keeps_finished_sequences_refuses_a_changed_config_and_resumes(
     assert _boxes(folder) == expected
 
 
+@pytest.mark.slow
 def test_sigint_mid_run_exits_130_keeps_finished_sequences_and_resumes_identically(
         otb, plugin_env, expected, tmp_path):  # noqa: F811
     folder = tmp_path / "res" / "synthetic" / "drift"
@@ -258,6 +259,7 @@ def test_sigint_mid_run_exits_130_keeps_finished_sequences_and_resumes_identical
 
 # -- concurrent runs ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_two_runs_started_together_share_the_work(otb, plugin_env, expected,  # noqa: F811
                                                   tmp_path):
     gate = tmp_path / "gate"

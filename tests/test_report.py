@@ -269,6 +269,7 @@ def test_vot2018_published_results_reproduce_pysot_eao(shared_data, tmp_path):
     assert round(eao["NanoTrack"], 3) == 0.311 and round(eao["LightTrack"], 3) == 0.418
 
 
+@pytest.mark.slow
 def test_run_results_load_in_got10k_report_with_the_same_scores(tmp_path, monkeypatch):
     """got10k's own ExperimentGOT10k reads `siambench run`'s GOT-10k results unchanged."""
     from got10k.experiments import ExperimentGOT10k

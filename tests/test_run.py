@@ -184,6 +184,7 @@ def test_a_failing_sequence_is_recorded_listed_and_makes_the_exit_status_non_zer
     assert again.exit_code == 0 and "1 sequences run, 2 already complete" in again.output
 
 
+@pytest.mark.slow
 def test_random_weights_recorded_and_warned_and_config_change_refused(runner, layouts, tmp_path,
                                                                      trackers_without_weights):
     res = tmp_path / "res"

@@ -144,6 +144,7 @@ def _kill_after_first_sequence(cmd: list[str], env: dict[str, str], folder: Path
     return children
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_uninterrupted_results(otb, plugin_env, tmp_path):
     whole = subprocess.run(_command(otb, tmp_path / "whole"), env=plugin_env,
                            check=False, capture_output=True, text=True, timeout=120)
@@ -185,6 +186,7 @@ def test_killed_run_resumes_to_the_uninterrupted_results(otb, plugin_env, tmp_pa
     assert _results(folder) == expected
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_killed_parallel_run_leaves_no_workers_and_resumes(otb, plugin_env, tmp_path):
     folder = tmp_path / "synthetic" / "drift"

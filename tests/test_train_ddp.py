@@ -12,6 +12,7 @@ import pytest
 from siambench.models.checkpoint import load_checkpoint
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_on_cpu(tmp_path: Path) -> None:
     pytest.importorskip("torch.distributed.run")
     data, out = tmp_path / "synth", tmp_path / "run"
