@@ -309,7 +309,7 @@ def test_pysot_import_equals_hand_copied_model(tmp_path: Path) -> None:
     path = write(tmp_path / "model.pth", {"state_dict": {"module." + k: v for k, v in state.items()}})
     model, meta = import_weights(path)
     assert model.config["channel_order"] == "bgr" and not model.training
-    assert meta["imported_from"] == "pysot-alex-dw" and meta["tracker_param_set"] == "pysot-alex"
+    assert meta["imported_from"] == "pysot-alex-dw" and meta["tracker_param_set"] == "pysot"
     assert meta["source"] == str(path) and len(meta["sha256"]) == 64
     hand = build_model("siamrpn-dw").eval()
     hand_copied_backbone(hand, state, "backbone.features")
@@ -364,7 +364,7 @@ def test_hrpn_import_big_shapes(tmp_path: Path, big_state: dict) -> None:
         module, _, rest = key.partition(".")
         hrpn[f"{HRPN_RENAME[module]}.{rest}"] = value
     model, meta = import_weights(write(tmp_path / "model.pth", hrpn))
-    assert meta["imported_from"] == "hrpn" and meta["tracker_param_set"] == "dasiamrpn-big"
+    assert meta["imported_from"] == "hrpn" and meta["tracker_param_set"] == "siamrpn-pytorch"
     assert meta["channel_order"] == "bgr" and model.config["channel_order"] == "bgr"
     assert model.config["width_mult"] == 2.0 and model.backbone.out_channels == 512
     assert model.head.template_reg.weight.shape == (10240, 512, 3, 3)

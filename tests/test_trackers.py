@@ -492,6 +492,7 @@ def test_got10k_adapter(tmp_path: Path) -> None:
 
 # -- end to end with random weights ----------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, model_config", [
     ("siamrpn", {"width_mult": 0.25}),
     ("siamrpn", {"width_mult": 0.25, "model": "siamrpn-dw"}),
@@ -538,3 +539,139 @@ def test_bundled_weights_load_and_track(name):
     tracker.init(sequence.frames[0], sequence.boxes[0])
     outputs = [tracker.update(frame) for frame in sequence.frames[1:]]
     assert all(np.isfinite(out.box).all() and out.box[2] > 0 for out in outputs)
+
+
+# -- reference conventions (parameter sets reproducing pysot, DaSiamRPN, siamrpn-pytorch) -----
+
+def test_output_box_conventions() -> None:
+    stub = StubRPN()
+    stub.set_anchor(2, 8, 8, fg=10.0, deltas=(0, 0, math.log(63.5 / 64), math.log(63.5 / 64)))
+    boxes = {}
+    for convention in ("pixel", "continuous"):
+        tracker = SiamRPNTracker(stub, rpn_params(output_box=convention))
+        tracker.init(FRAME, BOX)
+        boxes[convention] = tracker.update(FRAME).box
+        cx, cy = tracker.state.centre
+        w, h = tracker.state.size
+    np.testing.assert_allclose(boxes["pixel"], [cx - (w - 1) / 2, cy - (h - 1) / 2, w, h])
+    np.testing.assert_allclose(boxes["continuous"], [cx - w / 2, cy - h / 2, w, h])  # pysot
+    with pytest.raises(SiambenchError, match="output_box"):
+        SiamRPNTracker(stub, rpn_params(output_box="corner"))
+
+
+def test_lr_source_windowed_uses_the_blended_score() -> None:
+    stub = StubRPN()
+    stub.set_anchor(2, 8, 8, fg=10.0, deltas=(0.0, 0.0, math.log(1.5), 0.0))
+    rates = {}
+    for source in ("penalised", "windowed"):
+        tracker = SiamRPNTracker(stub, rpn_params(lr_source=source, penalty_k=0.1))
+        tracker.init(FRAME, BOX)
+        out = tracker.update(FRAME)
+        d = tracker.last_decision
+        expected = d.pscore[d.best] if source == "windowed" else d.penalty[d.best] * d.score
+        assert d.rate == pytest.approx(expected * 0.4, rel=1e-12)
+        assert out.box[2] == pytest.approx(63.5 * (1 - d.rate) + 96.0 * d.rate, rel=1e-6)  # float32
+        rates[source] = d.rate
+    assert rates["windowed"] != pytest.approx(rates["penalised"])
+
+
+def test_channel_order_parameter_overrides_the_model() -> None:
+    frame = np.zeros((240, 320, 3), np.uint8)
+    frame[...] = (200, 100, 0)
+    for setting, first in (("model", 0.0), ("rgb", 200.0), ("bgr", 0.0)):
+        stub = StubRPN(order="bgr")
+        tracker = SiamRPNTracker(stub, rpn_params(channel_order=setting))
+        tracker.init(frame, BOX)
+        tracker.update(frame)
+        assert stub.searches[0][0, 0, 127, 127].item() == first
+
+
+@pytest.mark.parametrize("method", ["warp", "pysot", "dasiamrpn", "siamfc"])
+def test_crop_methods_feed_the_network_the_same_static_target(method: str) -> None:
+    stub = StubRPN()
+    stub.set_anchor(2, 8, 8, fg=10.0, deltas=(0, 0, math.log(63.5 / 64), math.log(63.5 / 64)))
+    tracker = SiamRPNTracker(stub, rpn_params(crop=method))
+    tracker.init(FRAME, BOX)
+    np.testing.assert_allclose(tracker.update(FRAME).box, BOX, atol=1e-4)
+    assert tuple(stub.templates[0].shape) == (1, 3, 127, 127)
+    assert float(stub.searches[0].min()) == float(stub.searches[0].max()) == 90.0
+    with pytest.raises(SiambenchError, match="'crop' must be one of"):
+        SiamRPNTracker(stub, rpn_params(crop="bicubic"))
+
+
+def test_reference_parameter_sets() -> None:
+    pysot = resolve_params("siamrpn", "pysot")
+    assert (pysot["penalty_k"], pysot["window_influence"], pysot["lr"], pysot["instance_size"],
+            pysot["crop"], pysot["output_box"]) == (0.16, 0.40, 0.30, 287, "pysot", "continuous")
+    vot = resolve_params("siamrpn", "dasiamrpn-vot")
+    assert (vot["penalty_k"], vot["lr"], vot["crop"], vot["adaptive"]) == (0.04, 0.45, "dasiamrpn", False)
+    big = resolve_params("siamrpn", "dasiamrpn-big")
+    assert (big["lr"], big["crop"], big["adaptive"]) == (0.295, "dasiamrpn", True)
+    hrpn = resolve_params("siamrpn", "siamrpn-pytorch")
+    assert (hrpn["crop"], hrpn["output_box"], hrpn["lr_source"], hrpn["channel_order"]) == \
+        ("siamfc", "pixel", "windowed", "rgb")
+    default = resolve_params("siamrpn")
+    assert (default["crop"], default["output_box"], default["lr_source"], default["channel_order"]) \
+        == ("warp", "pixel", "penalised", "model")
+    assert resolve_params("siamfc", "siamfc-pytorch")["crop"] == "siamfc"
+    assert resolve_params("siamfc")["crop"] == "warp"
+
+
+# -- the state API ------------------------------------------------------------------------------
+
+def test_siamrpn_state_round_trip_replays_a_step() -> None:
+    stub = StubRPN()
+    stub.set_anchor(2, 10, 5, fg=10.0, deltas=(0.25, -0.5, math.log(1.2), 0.0))
+    tracker = SiamRPNTracker(stub, rpn_params())
+    tracker.init(FRAME, BOX)
+    before = tracker.state
+    assert before.centre == (160.0, 120.0) and before.size == (63.5, 63.5)
+    assert before.instance_size == 255
+    first = tracker.update(FRAME)
+    moved = tracker.state
+    assert moved.centre != before.centre
+    tracker.set_state(before)
+    np.testing.assert_array_equal(tracker.update(FRAME).box, first.box)
+    tracker.set_state(centre=(100.0, 80.0))           # re-detection: search elsewhere
+    assert tracker.state.centre == (100.0, 80.0) and tracker.state.size == moved.size
+    tracker.set_state(size=(30, 40))
+    assert tracker.state.size == (30.0, 40.0)
+    with pytest.raises(SiambenchError, match="size must be 2 finite positive"):
+        tracker.set_state(size=(0, 4))
+    with pytest.raises(SiambenchError, match="centre must be 2 finite"):
+        tracker.set_state(centre=(math.nan, 4))
+    with pytest.raises(SiambenchError, match="instance_size 287 is not available"):
+        tracker.set_state(instance_size=287)
+    with pytest.raises(SiambenchError, match="before init"):
+        SiamRPNTracker(StubRPN(), rpn_params()).set_state(centre=(1, 2))
+
+
+def test_siamrpn_state_switches_between_adaptive_search_sizes() -> None:
+    tracker = SiamRPNTracker(StubRPN(side=19), resolve_params("siamrpn", "dasiamrpn-big"))
+    tracker.init(FRAME, np.array([100.0, 80.0, 100.0, 80.0]))
+    assert tracker.state.instance_size == 271
+    tracker.set_state(instance_size=287)
+    assert tracker.state.instance_size == 287
+
+
+def test_siamfc_state_round_trip_and_derived_sizes() -> None:
+    response = torch.zeros(3, 1, 17, 17)
+    response[2, 0, 8, 10] = 5.0
+    tracker = SiamFCTracker(StubFC(response), fc_params())
+    tracker.init(FRAME, BOX)
+    before = tracker.state
+    assert before.z_sz == pytest.approx(127.0) and before.x_sz == pytest.approx(255.0)
+    first = tracker.update(FRAME)
+    tracker.set_state(before)
+    np.testing.assert_array_equal(tracker.update(FRAME).box, first.box)
+    tracker.set_state(size=(10.0, 20.0))               # z_sz, x_sz follow a new size
+    assert tracker.state.z_sz == pytest.approx(math.sqrt(25 * 35))
+    assert tracker.state.x_sz == pytest.approx(math.sqrt(25 * 35) * 255 / 127)
+    tracker.set_state(z_sz=50.0, x_sz=120.0)
+    assert (tracker.state.z_sz, tracker.state.x_sz) == (50.0, 120.0)
+    with pytest.raises(SiambenchError, match="z_sz must be a finite positive"):
+        tracker.set_state(z_sz=-1.0)
+    with pytest.raises(SiambenchError, match="before init"):
+        SiamFCTracker(StubFC(response), fc_params()).set_state(centre=(1, 2))
+    with pytest.raises(SiambenchError, match="'crop' must be one of"):
+        SiamFCTracker(StubFC(response), fc_params(crop="pysot"))

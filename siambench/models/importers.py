@@ -95,10 +95,12 @@ TRACKER_PARAMS: dict[str, dict[str, Any]] = {
                        "total_stride": 8},
 }
 
-#: The named set of trackers/<name>/config.yaml that holds the same numbers.
+#: The named set of trackers/<name>/config.yaml a tracker built on the imported weights uses by
+#: default: the one that reproduces the release's own tracker frame for frame (its numbers above
+#: plus its crop, box and learning-rate conventions; verified by tests/test_parity.py).
 TRACKER_PARAM_SETS: dict[str, str] = {
-    "pysot-alex-dw": "pysot-alex", "dasiamrpn-big": "dasiamrpn-big", "dasiamrpn-vot": "vot",
-    "dasiamrpn-otb": "otb", "hrpn": "dasiamrpn-big", "siamfc-pytorch": "default",
+    "pysot-alex-dw": "pysot", "dasiamrpn-big": "dasiamrpn-big", "dasiamrpn-vot": "dasiamrpn-vot",
+    "dasiamrpn-otb": "dasiamrpn-otb", "hrpn": "siamrpn-pytorch", "siamfc-pytorch": "siamfc-pytorch",
 }
 
 _RELEASE = {
@@ -345,7 +347,9 @@ def convert_state_dict(state_dict: Mapping[str, torch.Tensor], kind: str | None 
                             "set was chosen (pass kind='dasiamrpn-otb' for the otb set)")
     if kind == "hrpn":
         metadata["note"] = ("siamrpn-pytorch fed RGB frames (got10k/PIL) to weights converted "
-                            "from DaSiamRPN, which expect BGR; siambench feeds BGR")
+                            "from DaSiamRPN, which expect BGR; its parameter set siamrpn-pytorch "
+                            "(the default for these weights) does the same (channel_order: rgb); "
+                            "channel_order=bgr or --params dasiamrpn-big feeds BGR")
     return ConvertedWeights(kind=kind, model=model, config=config, state_dict=mapped,
                             metadata=metadata)
 

@@ -11,12 +11,24 @@ the peak's displacement from the map centre ``(U − 1)/2`` becomes
 reference). ``score`` = sigmoid of the chosen scale's (un-penalised) upsampled peak (the network
 is trained with a logistic loss on its response).
 Box convention as :mod:`siambench.trackers.base` (centre ``x + (w − 1)/2``).
+
+Reference behaviour: the ``siamfc-pytorch`` set (``trackers/siamfc/config.yaml``) reproduces
+huanglianghua/siamfc-pytorch's ``TrackerSiamFC`` frame for frame (``tests/test_parity.py``). It
+differs from the default set in one parameter: ``crop: siamfc`` (pad with the mean colour, cut,
+``cv2.resize``) instead of siambench's one-warp crop (``warp``: same window, pixels 0.1–0.3 grey
+levels apart on average). siamfc-pytorch keeps its centre and size in float32 (siambench:
+float64; the boxes agree to ~1e-5 px) and its test glue reads 1-based OTB boxes (centre
+``x − 1 + (w − 1)/2``) and answers 1-based; siambench answers in the frame it was given, so
+initialising it with the 0-based box gives siamfc-pytorch's boxes minus 1.
+
+State (:attr:`SiamFCTracker.state`, :meth:`SiamFCTracker.set_state`): centre, size and the
+exemplar / search context sides ``z_sz`` / ``x_sz``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,9 +40,19 @@ from siambench.boxes import box_centres, cxcywh_to_xywh
 from siambench.errors import SiambenchError
 from siambench.trackers._tensor import channel_order, crops_to_tensor
 from siambench.trackers.base import Tracker, TrackOutput, check_box, check_frame
-from siambench.trackers.crops import context_size, crop_window, mean_colour
+from siambench.trackers.crops import (
+    context_size,
+    crop_geometry,
+    crop_reference,
+    crop_window,
+    mean_colour,
+)
 
-__all__ = ["FCDecision", "SiamFCTracker", "fc_decide", "scale_factors", "upsample_responses"]
+__all__ = ["FCDecision", "SiamFCState", "SiamFCTracker", "fc_decide", "scale_factors",
+           "upsample_responses"]
+
+#: ``crop`` values: siambench's one-warp crop (siamfc-pytorch corners) or siamfc-pytorch's own.
+FC_CROP_METHODS = ("warp", "siamfc")
 
 
 def scale_factors(scale_num: int, scale_step: float) -> np.ndarray:
@@ -79,6 +101,38 @@ def fc_decide(responses: np.ndarray, window: np.ndarray, factors: np.ndarray, x_
     return FCDecision(scale, (int(row), int(col)), disp, float(peaks[scale]))
 
 
+@dataclass(frozen=True)
+class SiamFCState:
+    """What a :class:`SiamFCTracker` carries from frame to frame (besides the template).
+
+    ``centre`` ``(cx, cy)`` in frame-array pixels (the init box's ``x + (w − 1)/2``); ``size``
+    ``(w, h)``; ``z_sz`` the exemplar context side ``sqrt((w + p)(h + p))``, ``p = context·(w + h)``,
+    and ``x_sz = z_sz·instance/exemplar`` the search side at scale 1. All three sizes are multiplied
+    by the same factor after each frame, so ``z_sz`` and ``x_sz`` follow ``size``; they are kept
+    (as siamfc-pytorch keeps them) rather than recomputed.
+    """
+
+    centre: tuple[float, float]
+    size: tuple[float, float]
+    z_sz: float
+    x_sz: float
+
+
+def _pair(value: Sequence[float] | np.ndarray, what: str, *, positive: bool = False) -> np.ndarray:
+    array = np.array(value, dtype=np.float64).reshape(-1)
+    if array.shape != (2,) or not np.all(np.isfinite(array)) or (positive and np.any(array <= 0)):
+        rule = "2 finite positive numbers" if positive else "2 finite numbers"
+        raise SiambenchError(f"tracker state {what} must be {rule}, got {np.asarray(value).tolist()}")
+    return array
+
+
+def _side(value: float, what: str) -> float:
+    number = float(value)
+    if not (math.isfinite(number) and number > 0):
+        raise SiambenchError(f"tracker state {what} must be a finite positive number, got {value!r}")
+    return number
+
+
 class SiamFCTracker(Tracker):
     """SiamFC tracking with a model following the contract (``template_features`` / ``track``)."""
 
@@ -92,6 +146,10 @@ class SiamFCTracker(Tracker):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.bgr = channel_order(model) == "bgr"
+        self.crop_method = str(p.get("crop", "warp"))
+        if self.crop_method not in FC_CROP_METHODS:
+            raise SiambenchError(f"parameter 'crop' must be one of {', '.join(FC_CROP_METHODS)}, "
+                                 f"got {self.crop_method!r}")
         exemplar, instance = int(p["exemplar_size"]), int(p["instance_size"])
         stride = int(p["total_stride"])
         if instance <= exemplar or (instance - exemplar) % stride:
@@ -122,9 +180,7 @@ class SiamFCTracker(Tracker):
         self.z_sz = context_size(w, h, float(p["context_amount"]))
         self.x_sz = self.z_sz * int(p["instance_size"]) / int(p["exemplar_size"])
         self._border = mean_colour(frame)
-        crop = crop_window(frame, self.centre, self.z_sz, int(p["exemplar_size"]), self._border,
-                           corner="siamfc")
-        z = crops_to_tensor([crop], bgr=self.bgr, device=self.device)
+        z = crops_to_tensor([self.template_crop(frame)], bgr=self.bgr, device=self.device)
         with torch.inference_mode():
             self._features = self.model.template_features(z)
         self.last_decision = None
@@ -133,15 +189,75 @@ class SiamFCTracker(Tracker):
         """Track one frame: crops, network, decision."""
         return self.finish(self.forward(self.prepare(frame)))
 
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def state(self) -> SiamFCState:
+        """The target state the next :meth:`update` starts from (a frozen snapshot)."""
+        return SiamFCState((float(self.centre[0]), float(self.centre[1])),
+                           (float(self.size[0]), float(self.size[1])), float(self.z_sz), float(self.x_sz))
+
+    def set_state(self, state: SiamFCState | None = None, *,
+                  centre: Sequence[float] | None = None, size: Sequence[float] | None = None,
+                  z_sz: float | None = None, x_sz: float | None = None) -> None:
+        """Move the target: the next :meth:`update` searches around ``centre`` at ``size``.
+
+        Pass a :class:`SiamFCState` (e.g. an earlier :attr:`state`) and/or single fields; fields not
+        given keep their value, except that a new ``size`` without ``z_sz`` recomputes ``z_sz``
+        from it (as init does) and a new ``z_sz`` without ``x_sz`` recomputes ``x_sz``. The
+        template is not changed (re-detection experiments, replaying one recorded step).
+        """
+        if self._features is None:
+            raise SiambenchError("SiamFCTracker.set_state called before init: init computes the "
+                                 "template that the state is tracked with")
+        p = self.params
+        if state is not None:
+            centre = state.centre if centre is None else centre
+            size = state.size if size is None else size
+            z_sz = state.z_sz if z_sz is None else z_sz
+            x_sz = state.x_sz if x_sz is None else x_sz
+        new_centre = self.centre if centre is None else _pair(centre, "centre")
+        new_size = self.size if size is None else _pair(size, "size", positive=True)
+        if z_sz is not None:
+            new_z = _side(z_sz, "z_sz")
+        elif size is not None:
+            new_z = context_size(new_size[0], new_size[1], float(p["context_amount"]))
+        else:
+            new_z = self.z_sz
+        if x_sz is not None:
+            new_x = _side(x_sz, "x_sz")
+        elif new_z != self.z_sz:
+            new_x = new_z * int(p["instance_size"]) / int(p["exemplar_size"])
+        else:
+            new_x = self.x_sz
+        self.centre, self.size = new_centre.copy(), new_size.copy()
+        self.z_sz, self.x_sz = new_z, new_x
+
+    # -- stages ----------------------------------------------------------------------------------
+    def _crop(self, frame: np.ndarray, size: float, out: int) -> np.ndarray:
+        if self.crop_method == "siamfc":
+            return crop_reference(frame, self.centre, size, out, self._border, "siamfc")
+        return crop_window(frame, self.centre, size, out, self._border, corner="siamfc")
+
+    def template_crop(self, frame: np.ndarray) -> np.ndarray:
+        """The RGB ``uint8`` exemplar crop (side ``z_sz``, resized to ``exemplar_size``)."""
+        return self._crop(check_frame(frame), self.z_sz, int(self.params["exemplar_size"]))
+
+    def search_crops(self, frame: np.ndarray) -> np.ndarray:
+        """The ``scale_num`` RGB ``uint8`` search crops ``(n, I, I, 3)`` (sides ``x_sz·f``)."""
+        frame = check_frame(frame)
+        instance = int(self.params["instance_size"])
+        return np.stack([self._crop(frame, self.x_sz * f, instance) for f in self.factors])
+
+    def search_windows(self) -> list[tuple[int, int, int]]:
+        """``[(xmin, ymin, side)]`` per scale: the frame-array windows the next search crops cut."""
+        method = "siamfc" if self.crop_method == "siamfc" else "siamfc-warp"
+        return [crop_geometry(self.centre, self.x_sz * f, method) for f in self.factors]
+
     def prepare(self, frame: np.ndarray) -> torch.Tensor:
         """The ``scale_num`` search crops as a ``(n, 3, I, I)`` tensor."""
         if self._features is None:
             raise SiambenchError("SiamFCTracker.update called before init")
-        frame = check_frame(frame)
-        instance = int(self.params["instance_size"])
-        crops = [crop_window(frame, self.centre, self.x_sz * f, instance, self._border,
-                             corner="siamfc") for f in self.factors]
-        return crops_to_tensor(crops, bgr=self.bgr, device=self.device)
+        return crops_to_tensor(list(self.search_crops(frame)), bgr=self.bgr, device=self.device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``model.track`` for all scales against the cached template features."""

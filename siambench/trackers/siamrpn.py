@@ -11,11 +11,41 @@ to ``[0, W] x [0, H]`` and size to ``[min_size, W] x [min_size, H]``.
 Box convention (see :mod:`siambench.trackers.base`): centre ``x + (w − 1)/2``, output
 ``x = cx − (w − 1)/2`` (pysot writes ``cx − w/2``; a half-pixel shift we do not copy, so a static
 target is returned unchanged). ``score`` is the chosen anchor's un-penalised foreground probability.
+
+Reference behaviour (parameter sets of ``trackers/siamrpn/config.yaml``; ``tests/test_parity.py``
+checks them frame for frame against the references' recorded outputs). siambench's defaults
+differ from the references on purpose in four places, each a parameter:
+
+- ``crop``: ``warp`` (default; one affine warp, border colour rounded) or the reference's own
+  crop ``pysot`` / ``dasiamrpn`` / ``siamfc`` (pad with the mean colour, cut, ``cv2.resize``;
+  :mod:`siambench.trackers.crops`). Same window; the pixels differ by 0.1–0.3 grey levels on
+  average, up to ~25 at the window's edge rows and columns.
+- ``output_box``: ``pixel`` (default; ``x = cx − (w − 1)/2``, the inverse of the init convention)
+  or ``continuous`` (``x = cx − w/2``: pysot and DaSiamRPN, half a pixel left of and above
+  siambench's box).
+- ``lr_source``: ``penalised`` (default; size rate ``penalty·score·lr``) or ``windowed``
+  (``pscore·lr``, the cosine window blended in: siamrpn-pytorch).
+- ``channel_order``: ``model`` (default; what the weights expect) or ``rgb`` / ``bgr``
+  (siamrpn-pytorch feeds RGB to its BGR-trained DaSiamRPN weights).
+
+Sets: ``pysot`` (STVIR/pysot ``siamrpn_alex_dwxcorr``: 0.16 / 0.40 / 0.30, search 287, pysot
+crop, continuous box), ``dasiamrpn-vot``, ``dasiamrpn-otb``, ``dasiamrpn-big`` (DaSiamRPN's cfgs,
+its Python-2 crop rounding, continuous box), ``siamrpn-pytorch`` (huanglianghua/siamrpn-pytorch:
+DaSiamRPN-BIG numbers, siamfc-pytorch crop, windowed rate, RGB input, siambench's box). A
+tracker on imported release weights uses its release's set unless ``params`` says otherwise.
+What the test-script glue of each reference adds is not tracker behaviour and not reproduced:
+the init box (pysot passes ``x + 0.5`` for 1-based OTB boxes, DaSiamRPN's ``test_otb.py``
+subtracts 1 and floor-divides the size under Python 2, siamrpn-pytorch subtracts 1) and
+1-based output (siamrpn-pytorch adds 1). Initialise siambench with the box whose centre
+``x + (w − 1)/2`` is the reference's centre and the states agree.
+
+State (:attr:`SiamRPNTracker.state`, :meth:`SiamRPNTracker.set_state`): the centre, size and
+search size carried between frames; setting it moves the search without touching the template.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +56,21 @@ from siambench.boxes import box_centres, cxcywh_to_xywh
 from siambench.errors import SiambenchError
 from siambench.trackers._tensor import channel_order, crops_to_tensor
 from siambench.trackers.base import Tracker, TrackOutput, check_box, check_frame
-from siambench.trackers.crops import context_size, crop_window, mean_colour
+from siambench.trackers.crops import (
+    CROP_METHODS,
+    context_size,
+    crop_geometry,
+    crop_reference,
+    crop_window,
+    mean_colour,
+)
 
-__all__ = ["RPNDecision", "SiamRPNTracker", "cosine_window", "rpn_decide", "score_size"]
+__all__ = ["RPNDecision", "SiamRPNState", "SiamRPNTracker", "cosine_window", "rpn_decide", "score_size"]
+
+#: Values of the fidelity parameters (defaults first): see the module docstring.
+OUTPUT_BOXES = ("pixel", "continuous")
+LR_SOURCES = ("penalised", "windowed")
+CHANNEL_ORDERS = ("model", "rgb", "bgr")
 
 
 def score_size(instance_size: int, exemplar_size: int = 127, stride: int = 8) -> int:
@@ -72,12 +114,14 @@ def _padded_size(w: np.ndarray | float, h: np.ndarray | float) -> np.ndarray | f
 
 def rpn_decide(score: np.ndarray, deltas: np.ndarray, anchors: np.ndarray, window: np.ndarray,
                previous_size: tuple[float, float], *, penalty_k: float, window_influence: float,
-               lr: float) -> RPNDecision:
+               lr: float, lr_source: str = "penalised") -> RPNDecision:
     """Spec §3.2 steps 2–6 on flat maps (vectorised, no loops over anchors).
 
     ``score`` ``(N,)`` foreground probabilities; ``deltas`` ``(4, N)`` ``dx, dy, dw, dh``;
     ``anchors`` ``(N, 4)`` ``cx, cy, w, h`` (crop pixels relative to the centre); ``window`` ``(N,)``;
     ``previous_size`` the previous target ``(w, h)`` already scaled to crop pixels (·scale_z).
+    ``lr_source``: ``"penalised"`` (rate = penalty·score·lr; pysot, DaSiamRPN) or ``"windowed"``
+    (rate = pscore·lr, the window-blended score; siamrpn-pytorch).
     """
     aw, ah = anchors[:, 2], anchors[:, 3]
     boxes = np.empty_like(deltas, dtype=np.float64)
@@ -91,7 +135,10 @@ def rpn_decide(score: np.ndarray, deltas: np.ndarray, anchors: np.ndarray, windo
     penalty = np.exp(-(r_c * s_c - 1.0) * penalty_k)
     pscore = penalty * score * (1.0 - window_influence) + window * window_influence
     best = int(np.argmax(pscore))
-    rate = float(penalty[best] * score[best] * lr)
+    if lr_source == "windowed":
+        rate = float(pscore[best] * lr)
+    else:
+        rate = float(penalty[best] * score[best] * lr)
     return RPNDecision(best, float(score[best]), rate, boxes, penalty, pscore)
 
 
@@ -103,11 +150,43 @@ class _Grid:
     window: np.ndarray
 
 
+@dataclass(frozen=True)
+class SiamRPNState:
+    """What a :class:`SiamRPNTracker` carries from frame to frame (besides the template).
+
+    ``centre`` ``(cx, cy)`` in frame-array pixels (the init box's ``x + (w − 1)/2``); ``size``
+    ``(w, h)``; ``instance_size`` the search-crop side chosen at init (DaSiamRPN's adaptive
+    271 / 287). The next frame's context sizes follow from ``size``: ``s_z = sqrt((w + p)(h + p))``,
+    ``p = context_amount·(w + h)``, ``s_x = s_z·instance_size/exemplar_size``.
+    """
+
+    centre: tuple[float, float]
+    size: tuple[float, float]
+    instance_size: int
+
+
+def _pair(value: Sequence[float] | np.ndarray, what: str, *, positive: bool = False) -> np.ndarray:
+    array = np.array(value, dtype=np.float64).reshape(-1)
+    if array.shape != (2,) or not np.all(np.isfinite(array)) or (positive and np.any(array <= 0)):
+        rule = "2 finite positive numbers" if positive else "2 finite numbers"
+        raise SiambenchError(f"tracker state {what} must be {rule}, got {np.asarray(value).tolist()}")
+    return array
+
+
+def _choice(params: Mapping[str, Any], key: str, default: str, valid: Sequence[str]) -> str:
+    value = str(params.get(key, default))
+    if value not in valid:
+        raise SiambenchError(f"parameter {key!r} must be one of {', '.join(valid)}, got {value!r}")
+    return value
+
+
 class SiamRPNTracker(Tracker):
     """SiamRPN tracking with a model following the contract (``template_kernels`` / ``track``).
 
     ``params`` is a complete parameter set (``trackers/siamrpn/config.yaml``). The model's
-    ``config["channel_order"]`` decides whether RGB frames are flipped to BGR for the network.
+    ``config["channel_order"]`` decides whether RGB frames are flipped to BGR for the network
+    (``channel_order`` ``rgb`` / ``bgr`` in ``params`` overrides it). :attr:`state` /
+    :meth:`set_state` read and move the tracked target between frames.
     """
 
     deterministic = True
@@ -120,8 +199,12 @@ class SiamRPNTracker(Tracker):
         self.params = dict(params)
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
-        self.bgr = channel_order(model) == "bgr"
         p = self.params
+        self.crop_method = _choice(p, "crop", "warp", CROP_METHODS)
+        self.output_box = _choice(p, "output_box", "pixel", OUTPUT_BOXES)
+        self.lr_source = _choice(p, "lr_source", "penalised", LR_SOURCES)
+        order = _choice(p, "channel_order", "model", CHANNEL_ORDERS)
+        self.bgr = (channel_order(model) if order == "model" else order) == "bgr"
         self.anchor_num = len(p["anchor_ratios"]) * len(p["anchor_scales"])
         model_k = getattr(model, "anchor_num", self.anchor_num)
         if int(model_k) != self.anchor_num:
@@ -160,9 +243,7 @@ class SiamRPNTracker(Tracker):
             if w * h / float(width * height) < float(p["adaptive_area_ratio"]):
                 instance = int(p["adaptive_instance_size"])
         self._grid = self._grids[instance]
-        side = round(context_size(w, h, float(p["context_amount"])))
-        crop = crop_window(frame, self.centre, side, int(p["exemplar_size"]), self._border)
-        z = crops_to_tensor([crop], bgr=self.bgr, device=self.device)
+        z = crops_to_tensor([self.template_crop(frame)], bgr=self.bgr, device=self.device)
         with torch.inference_mode():
             self._kernels = self.model.template_kernels(z)
         self.last_decision = None
@@ -173,17 +254,76 @@ class SiamRPNTracker(Tracker):
         outputs = self.forward(x)
         return self.finish(outputs, scale_z, frame.shape)
 
-    # -- stages (timed separately by benchmarks/tracker_speed.py) ------------------------------
-    def prepare(self, frame: np.ndarray) -> tuple[torch.Tensor, float]:
-        """The search crop as a ``(1, 3, I, I)`` tensor, and ``scale_z = exemplar / s_z``."""
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def state(self) -> SiamRPNState:
+        """The target state the next :meth:`update` starts from (a frozen snapshot)."""
+        return SiamRPNState((float(self.centre[0]), float(self.centre[1])),
+                            (float(self.size[0]), float(self.size[1])), self._grid.instance_size)
+
+    def set_state(self, state: SiamRPNState | None = None, *,
+                  centre: Sequence[float] | None = None, size: Sequence[float] | None = None,
+                  instance_size: int | None = None) -> None:
+        """Move the target: the next :meth:`update` searches around ``centre`` at ``size``.
+
+        Pass a :class:`SiamRPNState` (e.g. an earlier :attr:`state`) and/or single fields; fields
+        not given keep their value. The template (the first frame's target) is not changed, so
+        this serves re-detection experiments (restart the search elsewhere) and replaying one
+        step of a recorded run. ``instance_size`` must be one this tracker's parameters provide
+        (``instance_size``, or ``adaptive_instance_size`` when ``adaptive``).
+        """
         if self._kernels is None:
-            raise SiambenchError("SiamRPNTracker.update called before init")
-        frame = check_frame(frame)
+            raise SiambenchError("SiamRPNTracker.set_state called before init: init computes the "
+                                 "template that the state is tracked with")
+        if state is not None:
+            centre = state.centre if centre is None else centre
+            size = state.size if size is None else size
+            instance_size = state.instance_size if instance_size is None else instance_size
+        new_centre = self.centre if centre is None else _pair(centre, "centre")
+        new_size = self.size if size is None else _pair(size, "size", positive=True)
+        grid = self._grid
+        if instance_size is not None:
+            if int(instance_size) not in self._grids:
+                raise SiambenchError(f"instance_size {instance_size} is not available: this tracker "
+                                     f"has search sizes {', '.join(map(str, self._grids))}")
+            grid = self._grids[int(instance_size)]
+        self.centre, self.size, self._grid = new_centre.copy(), new_size.copy(), grid
+
+    # -- stages (timed separately by benchmarks/tracker_speed.py) ------------------------------
+    def _crop(self, frame: np.ndarray, size: float, out: int) -> np.ndarray:
+        if self.crop_method == "warp":
+            return crop_window(frame, self.centre, size, out, self._border)
+        return crop_reference(frame, self.centre, size, out, self._border, self.crop_method)
+
+    def template_crop(self, frame: np.ndarray) -> np.ndarray:
+        """The RGB ``uint8`` exemplar crop (``exemplar_size`` square) at the current state."""
+        p = self.params
+        s_z = context_size(self.size[0], self.size[1], float(p["context_amount"]))
+        if self.crop_method == "warp":
+            s_z = round(s_z)  # pysot's round(s_z) at init (the search side is rounded by the crop)
+        return self._crop(check_frame(frame), s_z, int(p["exemplar_size"]))
+
+    def search_crop(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
+        """The RGB ``uint8`` search crop (``instance_size`` square) at the current state, and
+        ``scale_z = exemplar / s_z``."""
         p = self.params
         s_z = context_size(self.size[0], self.size[1], float(p["context_amount"]))
         scale_z = float(p["exemplar_size"]) / s_z
         s_x = s_z * self._grid.instance_size / float(p["exemplar_size"])
-        crop = crop_window(frame, self.centre, s_x, self._grid.instance_size, self._border)
+        return self._crop(check_frame(frame), s_x, self._grid.instance_size), scale_z
+
+    def search_windows(self) -> list[tuple[int, int, int]]:
+        """``[(xmin, ymin, side)]``: the frame-array window the next search crop cuts (one)."""
+        p = self.params
+        s_z = context_size(self.size[0], self.size[1], float(p["context_amount"]))
+        s_x = s_z * self._grid.instance_size / float(p["exemplar_size"])
+        return [crop_geometry(self.centre, s_x, self.crop_method)]
+
+    def prepare(self, frame: np.ndarray) -> tuple[torch.Tensor, float]:
+        """The search crop as a ``(1, 3, I, I)`` tensor, and ``scale_z = exemplar / s_z``."""
+        if self._kernels is None:
+            raise SiambenchError("SiamRPNTracker.update called before init")
+        crop, scale_z = self.search_crop(frame)
         return crops_to_tensor([crop], bgr=self.bgr, device=self.device), scale_z
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -208,7 +348,8 @@ class SiamRPNTracker(Tracker):
         decision = rpn_decide(score, deltas, self._grid.anchors, self._grid.window,
                               (self.size[0] * scale_z, self.size[1] * scale_z),
                               penalty_k=float(p["penalty_k"]),
-                              window_influence=float(p["window_influence"]), lr=float(p["lr"]))
+                              window_influence=float(p["window_influence"]), lr=float(p["lr"]),
+                              lr_source=self.lr_source)
         self.last_decision = decision
         box = decision.boxes[:, decision.best] / scale_z
         lr = decision.rate
@@ -224,5 +365,8 @@ class SiamRPNTracker(Tracker):
         height = max(min_size, min(height, float(frame_h)))
         self.centre = np.array([cx, cy])
         self.size = np.array([width, height])
-        out = cxcywh_to_xywh([cx, cy, width, height])
+        if self.output_box == "continuous":
+            out = np.array([cx - width / 2, cy - height / 2, width, height])
+        else:
+            out = cxcywh_to_xywh([cx, cy, width, height])
         return TrackOutput(out, decision.score)
