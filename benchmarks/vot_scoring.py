@@ -31,16 +31,17 @@ import pandas as pd
 from siambench.boxes import raster_overlap
 from siambench.datasets import load_dataset
 from siambench.metrics.vot import (
-    EAO_INTERVALS,
     REGION,
     VOTSequenceScore,
     aggregate_vot,
     score_vot,
     vot_sequence_score,
 )
+from siambench.protocols import load_protocol
 from siambench.results import align, read_tracker
 
 TRACKERS = ["LightTrack", "NanoTrack", "SiamAPN", "SiamAPN++", "SiamTPN"]
+VOT2018_EAO = load_protocol("vot2018").eao_interval
 
 
 def read_inputs(data: Path) -> tuple[dict[str, dict[str, list]], dict[str, Any], dict, dict]:
@@ -88,7 +89,7 @@ def baseline(results: dict, groundtruth: dict, sizes: dict, tags: dict, eao: str
             blank = (np.zeros(len(gt), dtype=np.int8), np.full((len(gt), 4), np.nan))
             template = vot_sequence_score([blank], gt, tags=tags.get(seq))   # the tag arrays only
             scores[tracker][seq] = VOTSequenceScore(overlaps, codes, template.tags, 10, eao_overlaps)
-    return aggregate_vot(scores, interval=EAO_INTERVALS["vot2018"], eao=eao)
+    return aggregate_vot(scores, interval=VOT2018_EAO, eao=eao)
 
 
 def timed(fn: Any, repeat: int) -> tuple[float, Any]:
@@ -112,7 +113,7 @@ def main() -> None:
     read_s, (results, groundtruth, sizes, tags) = timed(lambda: read_inputs(args.data), 1)
 
     def vectorised() -> Any:
-        return score_vot(results, groundtruth, interval=EAO_INTERVALS["vot2018"], image_sizes=sizes,
+        return score_vot(results, groundtruth, interval=VOT2018_EAO, image_sizes=sizes,
                          tags=tags, eao=args.eao)
 
     fast_s, fast = timed(vectorised, args.repeat)

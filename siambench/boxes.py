@@ -12,6 +12,11 @@ Conventions (written once, here; every other module relies on them)
   ``centre="continuous"`` gives ``x + w / 2`` instead.
 * **Polygon**: ``(N, 8)`` ``x1, y1, …, x4, y4``; vertex order may be clockwise or counter-clockwise.
   :func:`poly_iou` assumes convex quadrilaterals (VOT rotated boxes are).
+* **Region rows** (VOT ground truth and results, which mix rects and polygons): ``(N, 8)``
+  float64 rows, a polygon row holding 8 numbers and a rect row ``x, y, w, h`` followed by four
+  NaN (:func:`pad_regions`); :func:`unpad_region` gives one row back as 4 or 8 numbers,
+  :func:`region_polygons` turns the rect rows into their corner polygons, :func:`region_has_area`
+  says whether a row covers some area (``w, h > 0``; a polygon's non-zero shoelace area).
 * **Shapes**: every function takes ``(N, 4)`` / ``(N, 8)`` arrays (or a single ``(4,)`` / ``(8,)``
   box, answered with the same rank: a row for a conversion, a Python float for a metric), never
   mutates its inputs and returns new float64 arrays. Two-box functions broadcast rows
@@ -51,11 +56,15 @@ __all__ = [
     "centre_error",
     "cxcywh_to_xywh",
     "normalized_centre_error",
+    "pad_regions",
     "poly_iou",
     "polygon_to_rect",
     "raster_overlap",
     "rect_iou",
     "rect_to_polygon",
+    "region_has_area",
+    "region_polygons",
+    "unpad_region",
     "xywh_to_cxcywh",
     "xywh_to_xyxy",
     "xyxy_to_xywh",
@@ -169,6 +178,56 @@ def rect_to_polygon(boxes: np.ndarray | Sequence[float]) -> np.ndarray:
     x, y = array[..., 0], array[..., 1]
     x2, y2 = x + array[..., 2], y + array[..., 3]
     return np.stack([x, y, x2, y, x2, y2, x, y2], axis=-1)
+
+
+# --------------------------------------------------------------------------------------------
+# region rows (rects and polygons mixed, NaN-padded to 8 numbers)
+# --------------------------------------------------------------------------------------------
+
+def pad_regions(rows: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+    """``(N, 4)`` rects or ``(N, 8)`` region rows → ``(N, 8)`` float64 region rows (a rect row is
+    ``x, y, w, h`` then four NaN); a new array."""
+    array = np.array(rows, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] not in (4, 8):
+        raise BoxFormatError(f"regions: expected (N, 4) or (N, 8) rows, got shape {array.shape}")
+    if array.shape[1] == 4:
+        array = np.concatenate([array, np.full((len(array), 4), np.nan)], axis=1)
+    return array
+
+
+def unpad_region(row: np.ndarray | Sequence[float]) -> np.ndarray:
+    """One region row as its 4-number rect or 8-number polygon (a NaN-padded rect row loses its
+    padding; other rows are returned as they are, flattened to float64)."""
+    values = np.asarray(row, dtype=np.float64).reshape(-1)
+    if values.size == 8 and np.isnan(values[4:]).all() and not np.isnan(values[:4]).any():
+        return values[:4]
+    if values.size not in (4, 8):
+        raise BoxFormatError(f"a region has 4 or 8 numbers, got {values.size}")
+    return values
+
+
+def region_polygons(rows: np.ndarray) -> np.ndarray:
+    """``(N, 8)`` region rows as polygons: rect rows (finite ``x, y, w, h`` then NaN) become
+    their corners (:func:`rect_to_polygon`), other rows are copied unchanged."""
+    rows = np.asarray(rows, dtype=np.float64)
+    is_rect = np.isnan(rows[:, 4:]).all(axis=1) & ~np.isnan(rows[:, :4]).any(axis=1)
+    out = rows.copy()
+    if is_rect.any():
+        out[is_rect] = rect_to_polygon(rows[is_rect, :4])
+    return out
+
+
+def region_has_area(row: np.ndarray | Sequence[float]) -> bool:
+    """True when a region row (rect ``x, y, w, h`` with ``w, h > 0``, or a polygon with non-zero
+    shoelace area, NaN padding allowed) is finite and covers some area."""
+    region = unpad_region(row)
+    if not np.all(np.isfinite(region)):
+        return False
+    if region.size == 4:
+        return bool(region[2] > 0 and region[3] > 0)
+    xs, ys = region[0::2], region[1::2]
+    area = 0.5 * abs(float(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))))
+    return area > 0
 
 
 def polygon_to_rect(polygons: np.ndarray | Sequence[float], *,
@@ -442,8 +501,7 @@ def _regions(rows: object, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarra
                 raise BoxFormatError(f"{what}: row {index} has {values.size} numbers "
                                      f"(expected 4, 8, or 1 for a VOT status code)")
         scalar = False
-    if array.shape[1] == 4:
-        array = np.concatenate([array, np.full((len(array), 4), np.nan)], axis=1)
+    array = pad_regions(array)
     head_ok = ~np.isnan(array[:, :4]).any(axis=1)
     tail_nan = np.isnan(array[:, 4:]).all(axis=1)
     tail_ok = ~np.isnan(array[:, 4:]).any(axis=1)

@@ -142,7 +142,7 @@ def data_synth(out: Path, fmt: str, sequences: int, frames: int, seed: int, quie
 @click.option("--weights", default=None, metavar="PATH|random",
               help="Checkpoint or released weights file; 'random' builds a seeded untrained "
                    "network (scores are meaningless) [default: the bundled weights].")
-@click.option("--params", default=None, help="Named parameter set of trackers/<name>/config.yaml.")
+@click.option("--params", default=None, help="Named parameter set of the tracker's config.yaml.")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Override a tracker parameter (repeatable), e.g. --set penalty_k=0.1; "
                    "model.KEY=VALUE sets the architecture of --weights random.")

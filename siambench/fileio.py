@@ -1,4 +1,5 @@
-"""Atomic file writing: a temporary file in the target folder, then ``os.replace``.
+"""Atomic file writing: a temporary file in the target folder, then ``os.replace``; and
+:func:`path_kind`, what is at a path, for messages (a leaf module: imports nothing of siambench).
 
 An interrupted write never leaves a half-written file under the final name. ``fsync=True``
 (the default) also flushes the data to disk before the rename, so the file survives a power
@@ -14,13 +15,15 @@ read or changed, so this is safe with threads.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "create_new_file"]
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "create_new_file", "path_kind"]
 
 _NEW_FILE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
                    | getattr(os, "O_CLOEXEC", 0))
@@ -92,3 +95,28 @@ def atomic_path(path: Path, *, fsync: bool = True) -> Iterator[Path]:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def path_kind(path: Path) -> str:
+    """What is at ``path``, for messages: ``"missing"`` (nothing, not even a link), ``"a folder"``,
+    ``"a file"``, ``"a broken symbolic link (to TARGET)"``, ``"a symbolic link loop"``, or
+    ``"a special file (socket, pipe or device)"``. Links are followed; never raises."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        if os.path.islink(path):
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = "?"
+            return f"a broken symbolic link (to {target})"
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "missing"
+        return f"unreadable ({exc.strerror or exc})"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISREG(mode):
+        return "a file"
+    return "a special file (socket, pipe or device)"

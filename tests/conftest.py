@@ -38,12 +38,14 @@ def _session_cache(factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def trackers_without_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A tracker folder holding the shipped configurations but no bundled weights."""
-    import shutil
+    from importlib.resources import files
 
     folder = tmp_path / "trackers-without-weights"
-    for config in (REPO / "trackers").glob("*/config.yaml"):
-        target = folder / config.parent.name
-        target.mkdir(parents=True)
-        shutil.copy(config, target / "config.yaml")
+    for tracker in (files("siambench") / "bundled").iterdir():
+        config = tracker / "config.yaml"
+        if config.is_file():
+            target = folder / tracker.name
+            target.mkdir(parents=True)
+            (target / "config.yaml").write_bytes(config.read_bytes())
     monkeypatch.setenv("SIAMBENCH_TRACKERS", str(folder))
     return folder

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from siambench.datasets import Dataset, FrameFlags, Sequence, canonical_key, get_spec
+from siambench.datasets import Dataset, FrameFlags, Sequence, get_spec
 from siambench.datasets.registry import candidate_roots, resolve_root
 from siambench.errors import (
     DataFormatError,
@@ -17,6 +17,7 @@ from siambench.errors import (
     SiambenchError,
     UnknownNameError,
 )
+from siambench.names import canonical_key
 
 
 def write_frames(folder: Path, count: int, size=(16, 12)) -> list[Path]:

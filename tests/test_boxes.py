@@ -500,3 +500,25 @@ def test_real_vot2018_results(shared_data):
         np.testing.assert_allclose(analytic, got10k_metrics.poly_iou(boxes, gt_rows, bound=bound),
                                    rtol=0, atol=1e-9)
     assert len(gt_all["conduction1"]["gt_rect"][0]) == 4    # the one 4-number VOT2018 sequence
+
+
+# --------------------------------------------------------------------------------------------
+# region rows (one helper for the protocol engine and the VOT metrics)
+# --------------------------------------------------------------------------------------------
+
+def test_region_rows_pad_unpad_polygons_and_area() -> None:
+    rows = bx.pad_regions([[1.0, 2.0, 3.0, 4.0]])
+    assert rows.shape == (1, 8) and np.isnan(rows[0, 4:]).all()
+    np.testing.assert_array_equal(bx.unpad_region(rows[0]), [1, 2, 3, 4])
+    poly = [0.0, 0.0, 4.0, 0.0, 4.0, 3.0, 0.0, 3.0]
+    np.testing.assert_array_equal(bx.unpad_region(poly), poly)
+    mixed = np.vstack([rows, [poly], np.full((1, 8), np.nan)])
+    np.testing.assert_array_equal(bx.region_polygons(mixed),
+                                  [[1, 2, 4, 2, 4, 6, 1, 6], poly, [np.nan] * 8])
+    assert bx.region_has_area(rows[0]) and bx.region_has_area(poly)
+    assert not bx.region_has_area([1, 2, 0, 4]) and not bx.region_has_area([1, 2, np.nan, 4])
+    assert not bx.region_has_area([0, 0, 1, 1, 2, 2, 3, 3])  # collinear: no area
+    with pytest.raises(SiambenchError, match="4 or 8 numbers, got 5"):
+        bx.unpad_region([1, 2, 3, 4, 5])
+    with pytest.raises(SiambenchError, match=r"\(N, 4\) or \(N, 8\)"):
+        bx.pad_regions([[1.0, 2.0]])

@@ -20,6 +20,7 @@ from siambench.models import build_model
 from siambench.models.checkpoint import (
     FORMAT,
     CheckpointError,
+    detect_kind_or_none,
     load_checkpoint,
     save_checkpoint,
     state_dict_mismatches,
@@ -28,7 +29,6 @@ from siambench.models.importers import (
     TRACKER_PARAMS,
     convert_state_dict,
     detect_kind,
-    detect_kind_or_none,
     import_weights,
     unwrap_state_dict,
 )

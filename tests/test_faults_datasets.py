@@ -7,7 +7,7 @@ sequence is usable (the damaged one is listed under ``malformed:`` with its prob
 dataset cannot be loaded at all (``Error: ...``); never with a traceback.
 
 The end of the file fuzzes (bounded hypothesis) the dataset-side parsers that
-``siambench.datasets.textio`` does not cover: VOT ``sequence`` files, GOT-10k ``meta_info.ini``
+``siambench.textio`` does not cover: VOT ``sequence`` files, GOT-10k ``meta_info.ini``
 and resolutions, pysot-style JSON (VOT and OTB), ``list.txt`` files, OTB ``attrs.txt`` and LaSOT
 flag files. Any input gives a result or a :class:`SiambenchError`, never another exception.
 (The OTB, UAV and LaSOT frame-range tables are shipped manifests, not user input.)

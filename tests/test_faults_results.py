@@ -32,13 +32,6 @@ from siambench.cli import cli
 from siambench.datasets import load_dataset
 from siambench.datasets.base import Dataset, Sequence
 from siambench.datasets.synthetic import write_benchmark
-from siambench.datasets.textio import (
-    decode_text,
-    parse_number_rows,
-    read_flags,
-    read_key_values,
-    read_number_rows,
-)
 from siambench.errors import DataFormatError, SiambenchError
 from siambench.results import (
     Run,
@@ -56,6 +49,13 @@ from siambench.results.parse import (
     parse_otb_mat,
     parse_times,
     parse_vot_run,
+)
+from siambench.textio import (
+    decode_text,
+    parse_number_rows,
+    read_flags,
+    read_key_values,
+    read_number_rows,
 )
 
 FUZZ = settings(max_examples=150, deadline=None,

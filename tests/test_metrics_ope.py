@@ -10,17 +10,18 @@ from pathlib import Path
 import numpy as np
 import pandas.testing as pd_testing
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from siambench.boxes import centre_error, normalized_centre_error, rect_iou
-from siambench.metrics import ScoringError, score_ope
+from siambench.metrics import ScoringError, ope_fast, score_ope
 from siambench.metrics import ope as ope_module
 from siambench.metrics.ope import (
     CONVENTIONS,
     NORM_PRECISION_THRESHOLDS,
     SUCCESS_THRESHOLDS,
     OPEConvention,
+    aggregate_ope,
     ope_sequence_score,
     with_convention,
 )
@@ -28,7 +29,7 @@ from siambench.metrics.ope import (
 got10k_metrics = pytest.importorskip("got10k.utils.metrics")
 from got10k.experiments.otb import ExperimentOTB  # noqa: E402 (after importorskip)
 
-_SCORE_TRACKERS = ope_module._score_trackers
+_SCORE_TRACKERS = ope_fast._score_trackers
 
 
 @pytest.fixture(autouse=True, params=["numpy", "numba"])
@@ -36,7 +37,7 @@ def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
     """Every test of this file runs on both backends (the numba one is skipped without numba)."""
     if request.param == "numba":
         pytest.importorskip("numba")
-    monkeypatch.setattr(ope_module, "_score_trackers",
+    monkeypatch.setattr(ope_fast, "_score_trackers",
                         lambda collected, gts, times, conv, workers, _backend:
                         _SCORE_TRACKERS(collected, gts, times, conv, workers, request.param))
     return request.param
@@ -414,7 +415,7 @@ def _tricky_data(rng: np.random.Generator, kind: str, n: int) -> tuple[np.ndarra
 
 @pytest.mark.parametrize("chunk", [64, 1 << 15])
 def test_kernel_equals_broadcast_reference_for_every_convention(chunk: int, monkeypatch) -> None:
-    monkeypatch.setattr(ope_module, "_CHUNK", chunk)   # 64: runs split across chunks, chunks span runs
+    monkeypatch.setattr(ope_fast, "_CHUNK", chunk)   # 64: runs split across chunks, chunks span runs
     rng = np.random.default_rng(11)
     gts, results = {}, {"a": {}, "b": {}}
     for i, (kind, n) in enumerate([("grid", 300), ("int", 37), ("float", 1), ("float", 2), ("grid", 5),
@@ -459,7 +460,7 @@ def test_threshold_counts_exact_next_to_every_threshold() -> None:
             v = v[~(v > 1)]   # an IoU never exceeds 1
         n = len(v)
         out = np.empty(n, dtype=np.intp)
-        fix = ope_module._grid_keys(v, scale, float(len(thresholds)), last_inner, nan_low, np.zeros(n), out,
+        fix = ope_fast._grid_keys(v, scale, float(len(thresholds)), last_inner, nan_low, np.zeros(n), out,
                                     np.empty(n), np.empty(n), np.empty(n, dtype=bool))
         if fix is not None:
             out[fix] = np.searchsorted(thresholds, v[fix], side="left")
@@ -475,7 +476,7 @@ def test_chunking_and_threads_do_not_change_tables(monkeypatch) -> None:
     results = {t: {k: g + rng.normal(0, 8, g.shape) for k, g in gts.items()} for t in ("a", "b", "c")}
     times = {t: {k: rng.uniform(0.01, 0.05, len(g)) for k, g in gts.items()} for t in ("a", "c")}
     baseline = score_ope(results, gts, times=times)
-    monkeypatch.setattr(ope_module, "_CHUNK", 100)   # 5000 frames in 50 chunks; tiny time buffers
+    monkeypatch.setattr(ope_fast, "_CHUNK", 100)   # 5000 frames in 50 chunks; tiny time buffers
     for workers in (1, 3):
         other = score_ope(results, gts, times=times, workers=workers)
         pd_testing.assert_frame_equal(other.sequences, baseline.sequences, check_exact=False, rtol=1e-13)
@@ -493,7 +494,7 @@ def test_invalid_rows_whatever_the_memory_layout() -> None:
                    [2, 3, 4, 5]], dtype=float)
     expected = [False, True, True, True, True, False]
     for layout in (gt, np.asfortranarray(gt), np.repeat(gt, 2, axis=1)[:, ::2]):
-        np.testing.assert_array_equal(ope_module._invalid_rows(layout), expected)
+        np.testing.assert_array_equal(ope_fast._invalid_rows(layout), expected)
 
 
 # ------------------------------------------------------------------------------------------
@@ -503,12 +504,12 @@ def test_invalid_rows_whatever_the_memory_layout() -> None:
 def _backend_reports(results: dict, gts: dict, times: dict | None, conv: object) -> tuple:
     """The numpy backend, the numba one on one thread and on three."""
     pytest.importorskip("numba")
-    kernel = ope_module._load_kernel()
-    reports = [ope_module._report(ope_module._score_trackers_numpy(*_prepared(results, gts), times, conv, 1),
+    kernel = ope_fast._load_kernel()
+    reports = [ope_fast._report(ope_fast._score_trackers_numpy(*_prepared(results, gts), times, conv, 1),
                                   None)]
     for workers in (1, 3):
-        blocks = ope_module._score_trackers_numba(*_prepared(results, gts), times, conv, workers, kernel)
-        reports.append(ope_module._report(blocks, None))
+        blocks = ope_fast._score_trackers_numba(*_prepared(results, gts), times, conv, workers, kernel)
+        reports.append(ope_fast._report(blocks, None))
     return tuple(reports)
 
 
@@ -580,15 +581,15 @@ def test_numba_speeds_equal_got10k_mean_exactly() -> None:
 
 
 def test_backend_choice_and_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ope_module, "_score_trackers", _SCORE_TRACKERS)   # undo the fixture
+    monkeypatch.setattr(ope_fast, "_score_trackers", _SCORE_TRACKERS)   # undo the fixture
     gt = np.tile([[1.0, 2.0, 10.0, 10.0]], (5, 1))
     with pytest.raises(ScoringError, match="backend: expected 'auto', 'numba' or 'numpy', got 'gpu'"):
         score_ope({"t": {"s": gt}}, {"s": gt}, backend="gpu")
-    monkeypatch.setattr(ope_module, "_load_kernel", lambda: None)           # numba missing
+    monkeypatch.setattr(ope_fast, "_load_kernel", lambda: None)           # numba missing
     with pytest.raises(ScoringError, match="numba cannot be imported"):
         ope_sequence_score(gt + 1, gt, backend="numba")
-    monkeypatch.setattr(ope_module, "_KERNEL_MODULE", "siambench.metrics._absent")
-    monkeypatch.setattr(ope_module, "_KERNEL_MIN_FRAMES", 0)
+    monkeypatch.setattr(ope_fast, "_KERNEL_MODULE", "siambench.metrics._absent")
+    monkeypatch.setattr(ope_fast, "_KERNEL_MIN_FRAMES", 0)
     curve = ope_sequence_score(gt + [1, 1, 0, 0], gt).precision_curve   # auto falls back to numpy
     assert curve[1] == 0.2 and curve[2] == 1.0                    # errors sqrt(2), frame 0 exact
 
@@ -620,3 +621,85 @@ def test_numba_speeds_equal_numpy_mean_bit_for_bit(backend: str, workers: int) -
     for tracker, by_seq in times.items():
         for seq, t in by_seq.items():
             assert fps[(tracker, seq)] == np.mean(1.0 / t[t > 0])
+
+
+# ------------------------------------------------------------------------------------------
+# the fast path (siambench.metrics.ope_fast) against the reference scorer, the definition
+# ------------------------------------------------------------------------------------------
+
+_SPEED_COLUMNS = ["fps_mean", "fps_total"]
+
+
+def _assert_equals_reference(fast: object, reference: object, backend: str) -> None:
+    """Curves, records and tables bit for bit; speeds to the last digits (summation order) and
+    ``fps_mean`` bit for bit on the numba backend (both sum like ``np.mean``)."""
+    for name in ("sequences", "overall", "by_attribute"):
+        a, b = getattr(fast, name), getattr(reference, name)
+        speeds = [c for c in _SPEED_COLUMNS if c in a.columns]
+        pd_testing.assert_frame_equal(a.drop(columns=speeds), b.drop(columns=speeds), check_exact=True)
+        pd_testing.assert_frame_equal(a[speeds], b[speeds], check_exact=False, rtol=1e-12)
+        if backend == "numba":
+            pd_testing.assert_series_equal(a.fps_mean, b.fps_mean, check_exact=True)
+    for mine, theirs in ((fast.curves, reference.curves),
+                         (fast.attribute_curves, reference.attribute_curves)):
+        assert mine.keys() == theirs.keys()
+        for key, curves in theirs.items():
+            for name, curve in curves.items():
+                np.testing.assert_array_equal(mine[key][name], curve, err_msg=f"{key} {name}")
+    for tracker in reference.records:
+        expected, got = reference.scores(tracker), fast.scores(tracker)
+        assert got.keys() == expected.keys()
+        for seq, record in expected.items():
+            assert (got[seq].frames, got[seq].runs, got[seq].timed_frames) == (
+                record.frames, record.runs, record.timed_frames)
+            for name in ("success_curve", "precision_curve", "norm_precision_curve"):
+                np.testing.assert_array_equal(getattr(got[seq], name), getattr(record, name))
+
+
+@pytest.mark.parametrize("convention", [*CONVENTIONS, "miss", "pysot-none", "inclusive-pysot"])
+def test_fast_path_equals_reference_scorer(backend: str, convention: str) -> None:
+    conv = {"miss": with_convention("otb", invalid_gt="miss"),
+            "pysot-none": with_convention("pysot", invalid_gt="none"),
+            "inclusive-pysot": with_convention("pysot", inclusive_last=True, invalid_gt="exclude")
+            }.get(convention, CONVENTIONS.get(convention))
+    rng = np.random.default_rng(5)
+    gts, results, times = {}, {"a": {}, "b": {}, "empty": {}}, {"a": {}, "b": {}}
+    for i, (kind, n) in enumerate([("grid", 300), ("int", 37), ("float", 1), ("float", 2), ("grid", 5),
+                                   ("int", 150), ("float", 700), ("float", 0)]):
+        gt, pred = _tricky_data(rng, kind, n) if n else (np.zeros((0, 4)), np.zeros((0, 4)))
+        gts[f"s{i}"] = gt
+        results["a"][f"s{i}"] = pred
+        results["b"][f"s{i}"] = [pred, _tricky_data(rng, kind, n)[1] if n else pred, gt]   # three runs
+        times["a"][f"s{i}"] = rng.uniform(0.001, 0.05, n)
+        times["b"][f"s{i}"] = [rng.uniform(-0.01, 0.05, n), None, np.full(n, np.nan)]
+    times["a"]["s1"] = None
+    attributes = {"s0": ["IV", "OCC"], "s1": ["IV"], "s5": ["SV"], "s7": ["SV"]}
+    fast = score_ope(results, gts, times=times, attributes=attributes, convention=conv)
+    reference = ope_module.score_ope_reference(results, gts, times=times, attributes=attributes,
+                                               convention=conv)
+    _assert_equals_reference(fast, reference, backend)
+    assert fast.scores("empty") == reference.scores("empty") == {}
+
+
+@settings(max_examples=40, deadline=None,   # the backend fixture is the same for every input
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(boxes_strategy, min_size=1, max_size=4), st.integers(0, 2**31),
+       st.sampled_from(["otb", "got10k", "pysot", "lasot", "siambench"]))
+def test_fast_path_equals_reference_scorer_on_generated_cases(backend: str, sequences: list, seed: int,
+                                                                convention: str) -> None:
+    rng = np.random.default_rng(seed)
+    gts, results, times = {}, {"t": {}, "u": {}}, {"t": {}}
+    for i, (gt, pred) in enumerate(sequences):
+        gt, pred = np.array(gt), np.round(np.array(pred) * 4) / 4     # quarter pixels: on thresholds
+        gts[f"s{i}"] = gt
+        results["t"][f"s{i}"] = pred
+        results["u"][f"s{i}"] = [gt.copy(), pred[::-1].copy()]
+        times["t"][f"s{i}"] = rng.uniform(0.001, 0.1, len(gt))
+    attributes = {"s0": ["IV"], f"s{len(sequences) - 1}": ["IV", "OCC"]}
+    fast = score_ope(results, gts, times=times, attributes=attributes, convention=convention)
+    reference = ope_module.score_ope_reference(results, gts, times=times, attributes=attributes,
+                                               convention=convention)
+    _assert_equals_reference(fast, reference, backend)
+    records = aggregate_ope({t: reference.scores(t) for t in results}, attributes=attributes)
+    _assert_equals_reference(records, reference, "numpy")
+

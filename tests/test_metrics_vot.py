@@ -8,13 +8,13 @@ import pytest
 
 from siambench.boxes import raster_overlap
 from siambench.metrics import (
-    EAO_INTERVALS,
     ScoringError,
     aggregate_vot,
     score_vot,
     vot_sequence_score,
 )
 from siambench.metrics.vot import FAILURE, INIT, REGION, SKIPPED, eao_curve, eao_score
+from siambench.protocols import load_protocol
 from siambench.results.types import Run
 
 GT = np.tile([[0.0, 0.0, 10.0, 10.0]], (20, 1))
@@ -180,10 +180,7 @@ def test_eao_equals_vot_toolkit_definition_on_random_runs() -> None:
     assert report.overall.eao[0] == pytest.approx(np.mean(_votpy_eao_curve(votpy_runs)[10:101]), abs=1e-12)
 
 
-def test_intervals_and_errors() -> None:
-    assert EAO_INTERVALS["vot2016"] == (108, 371)
-    assert EAO_INTERVALS["vot2018"] == (100, 356) == EAO_INTERVALS["vot2017"]
-    assert EAO_INTERVALS["vot2019"] == (46, 291)
+def test_errors() -> None:
     with pytest.raises(ScoringError, match="19 result lines but the ground truth has 20"):
         vot_sequence_score([_run([INIT] * 19, {})], GT)
     with pytest.raises(ScoringError, match="'t': sequence 'x'.*no ground truth"):
@@ -195,16 +192,18 @@ def test_intervals_and_errors() -> None:
     assert report.sequences.runs[0] == 2 and report.overall.failures[0] == 0
 
 
-def test_status_codes_match_results_types_and_light_imports() -> None:
+def test_status_codes_are_results_types_and_light_imports() -> None:
+    from siambench.metrics import vot
     from siambench.results import types
 
+    assert not hasattr(vot, "EAO_INTERVALS")  # the intervals live in the protocol files only
     assert (REGION, SKIPPED, INIT, FAILURE) == (types.REGION, types.SKIPPED, types.INIT, types.FAILURE)
     import subprocess
     import sys
 
     code = ("import sys, siambench.metrics; "
-            "bad = [m for m in sys.modules if m == 'torch' or m.startswith(('siambench.datasets', "
-            "'siambench.results'))]; print(bad)")
+            "bad = [m for m in sys.modules if m in ('torch', 'cv2') or m.startswith("
+            "'siambench.datasets')]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -381,7 +380,7 @@ def _nanotrack_scores(shared_data, name: str, eao: str):
         results[tracker] = {seq: runs for seq, runs in aligned.sequences.items() if runs}
         assert len(results[tracker]) == 60
     return score_vot(results, {s.name: s.groundtruth for s in dataset},
-                     interval=EAO_INTERVALS[name], image_sizes=sizes, eao=eao)
+                     interval=load_protocol(name).eao_interval, image_sizes=sizes, eao=eao)
 
 
 @pytest.mark.parametrize("name", ["vot2018", "vot2019"])

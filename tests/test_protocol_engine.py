@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from siambench.boxes import polygon_to_rect
+from siambench.boxes import polygon_to_rect, region_has_area
 from siambench.datasets import base as dataset_base
 from siambench.datasets import get_spec
 from siambench.datasets.base import Sequence
@@ -25,7 +25,6 @@ from siambench.protocols import Protocol, load_protocol
 from siambench.protocols.engine import (
     FramePrefetcher,
     init_box,
-    region_has_area,
     run_one_pass,
     run_sequence,
     run_supervised,
@@ -374,7 +373,8 @@ def test_repetitions_and_early_stop(tmp_path: Path) -> None:
     with pytest.raises(SiambenchError, match="at least 1"):
         run_sequence(steady, seq, got, origin=0, repetitions=0)
     with pytest.raises(SiambenchError, match="unknown kind"):
-        run_sequence(steady, seq, Protocol(name="x", kind="weird", repetitions=1), origin=0)
+        run_sequence(steady, seq, Protocol(name="x", kind="weird", repetitions=1, metric_family="ope",
+                                           result_layout="ope"), origin=0)
 
 
 def test_same_run_ignores_times() -> None:

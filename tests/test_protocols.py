@@ -29,3 +29,21 @@ def test_every_dataset_names_a_shipped_protocol():
 def test_unknown_protocol():
     with pytest.raises(UnknownNameError, match="unknown protocol 'vot1999'"):
         load_protocol("vot1999")
+
+
+@pytest.mark.parametrize("name, family", [("ope", "ope"), ("lasot", "ope"), ("uav123", "ope"),
+                                          ("got10k", "got10k"), ("vot2016", "vot"),
+                                          ("vot2017", "vot"), ("vot2018", "vot"), ("vot2019", "vot")])
+def test_each_protocol_states_its_metric_family_and_result_layout(name, family):
+    protocol = load_protocol(name)
+    assert protocol.metric_family == family and protocol.result_layout == family
+
+
+def test_uav123_has_its_own_protocol_with_lasots_parameters():
+    from siambench.datasets import get_spec
+
+    uav, lasot = load_protocol("uav123"), load_protocol("lasot")
+    assert uav.name == "uav123"
+    assert {k: v for k, v in uav.params.items() if k != "name"} == \
+        {k: v for k, v in lasot.params.items() if k != "name"}
+    assert {get_spec(n).protocol for n in ("uav123", "uav20l", "uav123-10fps")} == {"uav123"}

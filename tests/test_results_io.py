@@ -27,9 +27,11 @@ from siambench.results import (
     find_trackers,
     pack_got10k,
     read_tracker,
+    remove_sequence_results,
     split_mat_names,
     write_got10k,
     write_ope,
+    write_runs,
     write_vot,
 )
 
@@ -599,3 +601,29 @@ def test_align_rows_from_image_one_with_a_stated_later_start():
     assert aligned.sequences["Tiger1"][0].boxes[:3].tolist() == boxes(8)[5:].tolist()
     assert np.isnan(aligned.sequences["Tiger1"][0].boxes[3:]).all()
     assert any("taken as images 1-8, rows 6-8 used" in w for w in warnings)
+
+
+def test_write_runs_and_remove_sequence_results_in_each_layout(tmp_path):
+    boxes, times = np.array([[1.0, 2.0, 3.0, 4.0]] * 3), np.full(3, 0.01)
+    ope, vot = Run(boxes=boxes, times=times), Run(
+        codes=np.array([INIT, REGION, FAILURE], dtype=np.int8),
+        regions=np.vstack([np.full((1, 8), np.nan), np.r_[boxes[1], [np.nan] * 4][None],
+                           np.full((1, 8), np.nan)]), times=times)
+    expected = {"ope": ["a.txt", "a_time.txt"],
+                "vot": ["baseline/a/a_001.txt", "baseline/a/a_001_time.value",
+                        "baseline/a/a_002.txt", "baseline/a/a_002_time.value"],
+                "got10k": ["a/a_001.txt", "a/a_002.txt", "a/a_time.txt"]}
+    runs = {"ope": [ope], "vot": [vot, vot], "got10k": [ope, ope]}
+    for layout, names in expected.items():
+        folder = tmp_path / layout
+        written = write_runs(folder, layout, "a", runs[layout])
+        assert sorted(p.relative_to(folder).as_posix() for p in written) == names
+        assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) \
+            == names
+        (folder / "b.txt").write_text("1,2,3,4\n")  # another sequence's file stays
+        assert sorted(remove_sequence_results(folder, layout, "a")) == sorted(written)
+        assert [p.name for p in folder.rglob("*") if p.is_file()] == ["b.txt"]
+    with pytest.raises(SiambenchError, match="one-pass layout holds one run"):
+        write_runs(tmp_path / "x", "ope", "a", [ope, ope])
+    with pytest.raises(SiambenchError, match="unknown result layout 'otb'"):
+        write_runs(tmp_path / "x", "otb", "a", [ope])

@@ -27,8 +27,8 @@ from siambench.datasets.synthetic import (
     write_otb_sequence,
     write_vot_sequence,
 )
-from siambench.datasets.textio import read_number_rows
 from siambench.errors import SiambenchError
+from siambench.textio import read_number_rows
 
 
 @pytest.fixture(scope="module")

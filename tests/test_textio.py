@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from siambench.datasets.textio import parse_number_rows, read_flags, read_number_rows
 from siambench.errors import DataFormatError
+from siambench.textio import parse_number_rows, read_flags, read_number_rows
 
 
 def write(tmp_path: Path, text: str, name: str = "groundtruth.txt") -> Path:

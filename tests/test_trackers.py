@@ -531,7 +531,7 @@ def test_end_to_end_real_sequence(shared_data: Path, name: str, params: str) -> 
 
 @pytest.mark.parametrize("name", ["siamrpn", "siamfc"])
 def test_bundled_weights_load_and_track(name):
-    """The shipped checkpoints (trackers/<name>/model.pt) build a tracker that follows a target."""
+    """The shipped checkpoints (siambench/bundled/<name>/model.pt) build a tracker that follows a target."""
     from siambench.datasets.synthetic import generate_sequence
 
     sequence = generate_sequence(0, 1, frames=6)

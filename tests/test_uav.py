@@ -12,7 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from siambench.datasets import load_dataset
-from siambench.datasets.textio import read_number_rows
 from siambench.datasets.uav import ATTRIBUTES, load, manifest, to_10fps
 from siambench.errors import (
     DataFormatError,
@@ -20,6 +19,7 @@ from siambench.errors import (
     SiambenchError,
     UnknownNameError,
 )
+from siambench.textio import read_number_rows
 
 ANNO = "zhangzheng0131_Tracker_Benchmark_tb100/anno_UAV123"
 ARCF = "vision4robotics_ARCF-tracker/seq"

@@ -60,7 +60,7 @@ def test_workspace_layout_values(tmp_path: Path) -> None:
     (root / "list.txt").write_text("poly\nrect\n")
     dataset = vot.load(root, "vot2018")
     assert dataset.names == ["poly", "rect"]
-    assert dataset.meta["eao_interval"] == (100, 356)
+    assert dataset.meta["year"] == 2018 and "eao_interval" not in dataset.meta  # the protocol's
     assert dataset.meta["tags"] == [*vot.STANDARD_TAGS, "keyframe"]
     assert dataset.meta["missing"] == []
 
@@ -94,7 +94,7 @@ def test_workspace_root_holding_sequences(tmp_path: Path) -> None:
     dataset = vot.load(tmp_path, "vot2017")
     assert dataset.root == tmp_path / "sequences"
     assert dataset.names == ["a"]
-    assert dataset.meta["eao_interval"] == (100, 356)
+    assert dataset.meta["year"] == 2017
 
 
 def test_sequence_file_pattern_is_used(tmp_path: Path) -> None:
@@ -194,8 +194,8 @@ def test_registry_entry(tmp_path: Path) -> None:
     (tmp_path / "list.txt").write_text("a\n")
     dataset = load_dataset("vot2016", tmp_path)
     assert dataset.name == "vot2016"
-    assert dataset.meta["eao_interval"] == (108, 371)
-    assert load_dataset("vot2019", tmp_path).meta["eao_interval"] == (46, 291)
+    assert dataset.meta["year"] == 2016
+    assert load_dataset("vot2019", tmp_path).meta["year"] == 2019
 
 
 # -- pysot json, generated ----------------------------------------------------------------------
@@ -220,7 +220,7 @@ def test_json_layout(tmp_path: Path) -> None:
         _write_jpg(tmp_path / "withimages" / "color" / f"{index:08d}.jpg")
     dataset = vot.load(tmp_path, "vot2016")
     assert dataset.meta["layout"] == "pysot-json"
-    assert dataset.meta["eao_interval"] == (108, 371)
+    assert dataset.meta["year"] == 2016
     with_images, no_images = dataset["withimages"], dataset["noimages"]
     assert with_images.groundtruth[1].tolist() == [1.25, 2, 11, 2, 11, 12, 1, 12.5]
     assert with_images.image_size == (640, 480)  # from the json, not from the 8x6 frame

@@ -3,7 +3,7 @@
 Importing this package does not import torch.
 """
 
-from siambench.datasets.base import Dataset, FrameFlags, Sequence, canonical_key
+from siambench.datasets.base import Dataset, FrameFlags, Sequence
 from siambench.datasets.registry import (
     DatasetSpec,
     candidate_roots,
@@ -19,7 +19,6 @@ __all__ = [
     "FrameFlags",
     "Sequence",
     "candidate_roots",
-    "canonical_key",
     "get_spec",
     "list_datasets",
     "load_dataset",

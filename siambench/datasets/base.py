@@ -14,10 +14,7 @@ sequence is used, which lets ``siambench data check`` report every sequence's pr
 
 from __future__ import annotations
 
-import errno
 import os
-import re
-import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,41 +24,8 @@ import numpy as np
 
 from siambench.datasets.images import read_frame
 from siambench.errors import DataFormatError, SiambenchError, UnknownNameError
-
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
-
-
-def canonical_key(name: str) -> str:
-    """Case- and punctuation-insensitive key of a sequence name.
-
-    ``Jogging.1``, ``jogging-1`` and ``Jogging_1`` all give ``jogging1``.
-    """
-    return _NON_ALNUM.sub("", name.lower())
-
-
-def path_kind(path: Path) -> str:
-    """What is at ``path``, for messages: ``"missing"`` (nothing, not even a link), ``"a folder"``,
-    ``"a file"``, ``"a broken symbolic link (to TARGET)"``, ``"a symbolic link loop"``, or
-    ``"a special file (socket, pipe or device)"``. Links are followed; never raises."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "a symbolic link loop"
-        if os.path.islink(path):
-            try:
-                target = os.readlink(path)
-            except OSError:
-                target = "?"
-            return f"a broken symbolic link (to {target})"
-        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            return "missing"
-        return f"unreadable ({exc.strerror or exc})"
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISREG(mode):
-        return "a file"
-    return "a special file (socket, pipe or device)"
+from siambench.fileio import path_kind
+from siambench.names import canonical_key, separated_key
 
 
 def entry_kinds(folder: Path) -> dict[str, str]:
@@ -117,11 +81,6 @@ def _numbering_gaps(paths: list[Path], shown: int = 3) -> str:
     gaps = [number for number in range(1, last + 1) if number not in numbers]
     names = [f"{number:0{width}d}{suffix}" for number in gaps[:shown]]
     return ", ".join(names) + (f" and {len(gaps) - shown} more" if len(gaps) > shown else "")
-
-
-def _separated_key(name: str) -> str:
-    """Like :func:`canonical_key` but keeping separators as ``_``: ``car1_1`` is not ``car11``."""
-    return _NON_ALNUM.sub("_", name.lower()).strip("_")
 
 
 class _Lazy:
@@ -349,7 +308,7 @@ class Dataset:
         self._by_key: dict[str, int | None] = {}
         self._by_separated: dict[str, int] = {}
         for index, sequence in enumerate(self._sequences):
-            separated = _separated_key(sequence.name)
+            separated = separated_key(sequence.name)
             if separated in self._by_separated:
                 raise DataFormatError(root or Path(name), f"two sequences named like "
                                       f"{sequence.name!r}", hint="sequence names must be unique")
@@ -371,7 +330,7 @@ class Dataset:
         return isinstance(name, str) and self._index(name) is not None
 
     def _index(self, name: str) -> int | None:
-        index = self._by_separated.get(_separated_key(name))
+        index = self._by_separated.get(separated_key(name))
         return index if index is not None else self._by_key.get(canonical_key(name))
 
     def __getitem__(self, key: int | str) -> Sequence:

@@ -35,12 +35,12 @@ from siambench.datasets.base import (
     Sequence,
     entry_kinds,
     not_a_folder,
-    path_kind,
     unusable_sequence,
 )
 from siambench.datasets.images import read_image_size
-from siambench.datasets.textio import read_flags, read_key_values, read_number_rows, read_text_lines
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
+from siambench.fileio import path_kind
+from siambench.textio import read_flags, read_key_values, read_number_rows, read_text_lines
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from siambench.errors import FrameReadError
+from siambench.fileio import path_kind
 
 
 def read_frame(path: Path) -> np.ndarray:
@@ -17,8 +18,6 @@ def read_frame(path: Path) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        from siambench.datasets.base import path_kind  # base imports this module
-
         kind = path_kind(path)
         if kind == "missing":
             raise FrameReadError(f"{path}: frame not found (the image file is missing)")

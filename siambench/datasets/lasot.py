@@ -34,12 +34,12 @@ from siambench.datasets.base import (
     FrameFlags,
     Sequence,
     not_a_folder,
-    path_kind,
     unusable_sequence,
 )
 from siambench.datasets.registry import get_spec
-from siambench.datasets.textio import read_number_rows, read_text_lines, split_cells
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
+from siambench.fileio import path_kind
+from siambench.textio import read_number_rows, read_text_lines, split_cells
 
 #: The 14 LaSOT attributes, in pytracking's order.
 ATTRIBUTES: dict[str, str] = {

@@ -42,10 +42,12 @@ benchmark uses it).
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -54,15 +56,16 @@ import numpy as np
 from siambench.datasets.base import (
     Dataset,
     Sequence,
-    canonical_key,
     not_a_folder,
-    path_kind,
     unusable_sequence,
 )
-from siambench.datasets.textio import read_number_rows, read_text_lines, split_cells
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
+from siambench.fileio import path_kind
+from siambench.names import canonical_key
+from siambench.textio import read_number_rows, read_text_lines, split_cells
 
-MANIFEST = Path(__file__).resolve().parent / "manifests" / "otb.csv"
+#: The shipped table, package data of ``siambench.datasets`` (read through importlib.resources).
+MANIFEST = "manifests/otb.csv"
 VARIANTS: tuple[str, ...] = ("otb2013", "otb50", "otb100")
 ATTRIBUTES: tuple[str, ...] = ("IV", "SV", "OCC", "DEF", "MB", "FM", "IPR", "OPR", "OV", "BC", "LR")
 ATTRIBUTE_NAMES: dict[str, str] = {
@@ -107,13 +110,13 @@ class OTBEntry:
 def manifest() -> tuple[OTBEntry, ...]:
     """The shipped OTB-100 table, in the OTB toolkit's order."""
     entries = []
-    with MANIFEST.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            entries.append(OTBEntry(
-                name=row["name"], folder=row["folder"], gt_file=row["gt_file"],
-                start=int(row["start"]), end=int(row["end"]), digits=int(row["digits"]),
-                skip_gt_rows=int(row["skip_gt_rows"]), attributes=tuple(row["attributes"].split()),
-                sets=frozenset(v for v in VARIANTS if row[v] == "1")))
+    text = files("siambench.datasets").joinpath(MANIFEST).read_text(encoding="utf-8")
+    for row in csv.DictReader(io.StringIO(text)):
+        entries.append(OTBEntry(
+            name=row["name"], folder=row["folder"], gt_file=row["gt_file"],
+            start=int(row["start"]), end=int(row["end"]), digits=int(row["digits"]),
+            skip_gt_rows=int(row["skip_gt_rows"]), attributes=tuple(row["attributes"].split()),
+            sets=frozenset(v for v in VARIANTS if row[v] == "1")))
     return tuple(entries)
 
 

@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from siambench.datasets.base import Dataset, canonical_key, path_kind
+from siambench.datasets.base import Dataset
 from siambench.errors import DatasetNotFoundError, UnknownNameError
+from siambench.fileio import path_kind
+from siambench.names import canonical_key
 
 ENTRY_POINT_GROUP = "siambench.datasets"
 
@@ -117,12 +119,12 @@ _BUILTIN: tuple[DatasetSpec, ...] = (
     DatasetSpec("lasot-train", "siambench.datasets.lasot:load", "train", ("LaSOT", "lasot"),
                 "LaSOT train split, 1120 sequences", _LASOT_LAYOUT, "lasot"),
     DatasetSpec("uav123", "siambench.datasets.uav:load", "uav123", ("UAV123", "uav123"),
-                "UAV123, 123 sub-sequences at 30 fps", _UAV_LAYOUT, "lasot"),
+                "UAV123, 123 sub-sequences at 30 fps", _UAV_LAYOUT, "uav123"),
     DatasetSpec("uav20l", "siambench.datasets.uav:load", "uav20l", ("UAV123", "UAV20L", "uav123"),
-                "UAV20L, 20 long sequences", _UAV_LAYOUT, "lasot"),
+                "UAV20L, 20 long sequences", _UAV_LAYOUT, "uav123"),
     DatasetSpec("uav123-10fps", "siambench.datasets.uav:load", "uav123-10fps",
                 ("UAV123_10fps", "UAV123-10fps", "UAV123"),
-                "UAV123@10fps, every third frame", _UAV10_LAYOUT, "lasot",
+                "UAV123@10fps, every third frame", _UAV10_LAYOUT, "uav123",
                 aliases=("uav123@10fps", "uav12310fps")),
 )
 

@@ -57,9 +57,9 @@ from siambench.datasets.synthetic_render import (
     render_frame,
     theme_of,
 )
-from siambench.datasets.textio import read_flags
 from siambench.errors import DataFormatError, SiambenchError, UnknownNameError
 from siambench.fileio import atomic_write_bytes
+from siambench.textio import read_flags
 
 try:
     import fcntl
@@ -111,8 +111,8 @@ SPLITS: dict[str, SplitSpec] = {
 }
 """The registry variants: ``test`` (20 x 100 frames), ``train`` (1000 x 40 frames: many short
 sequences, because the number of distinct targets, not of frames, is what a Siamese network
-learns from; see trackers/siamrpn/MODEL.md) and ``val`` (40 x 100 frames, for validation during
-training and for choosing hyper-parameters)."""
+learns from; see siambench/bundled/siamrpn/MODEL.md) and ``val`` (40 x 100 frames, for
+validation during training and for choosing hyper-parameters)."""
 
 
 @dataclass

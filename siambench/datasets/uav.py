@@ -38,12 +38,12 @@ from siambench.datasets.base import (
     FrameFlags,
     Sequence,
     not_a_folder,
-    path_kind,
     unusable_sequence,
 )
 from siambench.datasets.registry import get_spec
-from siambench.datasets.textio import read_number_rows
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
+from siambench.fileio import path_kind
+from siambench.textio import read_number_rows
 
 #: The 12 UAV123 attributes, in the order of the toolkit's ``anno/<Sub>/att/<seq>.txt`` flags.
 ATTRIBUTES: dict[str, str] = {

@@ -44,13 +44,12 @@ from siambench.datasets.base import (
     Sequence,
     entry_kinds,
     not_a_folder,
-    path_kind,
     unusable_sequence,
 )
 from siambench.datasets.images import read_image_size
-from siambench.datasets.textio import read_flags, read_key_values, read_number_rows, read_text_lines
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
-from siambench.protocols import load_protocol
+from siambench.fileio import path_kind
+from siambench.textio import read_flags, read_key_values, read_number_rows, read_text_lines
 
 #: The five per-frame tags of the VOT short-term challenges; always keys of ``Sequence.tags``.
 STANDARD_TAGS: tuple[str, ...] = (
@@ -72,9 +71,9 @@ def load(root: Path, variant: str) -> Dataset:
     Looks for ``<root>/list.txt``, then ``<root>/sequences/list.txt``, then a json named
     ``<VARIANT>.json`` (case-insensitive) in ``<root>``; ``root`` may also be that json file
     itself (any name but another year's ``VOTyyyy.json``; frames beside it). ``dataset.meta``
-    holds ``year``, ``eao_interval`` (``(low, high)``), ``layout`` (``"vot"`` or
-    ``"pysot-json"``), ``tags`` (the dataset's tag names) and ``missing`` (names in
-    ``list.txt`` with nothing of that name on disk).
+    holds ``year``, ``layout`` (``"vot"`` or ``"pysot-json"``), ``tags`` (the dataset's tag
+    names) and ``missing`` (names in ``list.txt`` with nothing of that name on disk). The EAO
+    interval is the protocol's (``load_protocol(variant).eao_interval``).
     """
     key = variant.lower()
     if key not in VARIANTS:
@@ -392,8 +391,7 @@ def _find_json(root: Path, variant: str) -> Path | None:
 
 
 def _dataset_meta(variant: str, layout: str, missing: list[str]) -> dict[str, Any]:
-    return {"year": int(variant[3:]), "eao_interval": load_protocol(variant).eao_interval,
-            "layout": layout, "missing": list(missing)}
+    return {"year": int(variant[3:]), "layout": layout, "missing": list(missing)}
 
 
 __all__ = ["VARIANTS", "STANDARD_TAGS", "load", "load_pysot_json", "load_sequence_folder",

@@ -21,9 +21,9 @@ from siambench.metrics.ope import (
     aggregate_ope,
     ope_sequence_score,
     score_ope,
+    score_ope_reference,
 )
 from siambench.metrics.vot import (
-    EAO_INTERVALS,
     VOTReport,
     VOTSequenceScore,
     aggregate_vot,
@@ -34,8 +34,9 @@ from siambench.metrics.vot import (
 )
 
 __all__ = [
-    "CONVENTIONS", "EAO_INTERVALS", "GOT10kReport", "GOT10kSequenceScore", "OPEConvention", "OPEReport",
+    "CONVENTIONS", "GOT10kReport", "GOT10kSequenceScore", "OPEConvention", "OPEReport",
     "OPESequenceScore", "ScoringError", "VOTReport", "VOTSequenceScore", "aggregate_got10k",
     "aggregate_ope", "aggregate_vot", "eao_curve", "eao_score", "got10k_sequence_score",
-    "ope_sequence_score", "score_got10k", "score_ope", "score_vot", "vot_sequence_score",
+    "ope_sequence_score", "score_got10k", "score_ope", "score_ope_reference", "score_vot",
+    "vot_sequence_score",
 ]

@@ -3,7 +3,7 @@
 Curves are computed by counting, never by broadcasting every frame against every threshold: for
 each frame the number of thresholds strictly below its value (``np.searchsorted(thr, v, "left")``,
 obtained arithmetically on the uniform grid and recounted exactly near grid points, see
-:mod:`siambench.metrics.ope`) is histogrammed per run with ``np.bincount``. A strict success
+:mod:`siambench.metrics.ope_fast`) is histogrammed per run with ``np.bincount``. A strict success
 ``v > thr[i]`` holds iff ``i < count``; a precision hit ``v <= thr[i]`` holds iff ``i >= count``.
 The counts are exact, so curves equal the broadcast ones (got10k's) bit for bit.
 """

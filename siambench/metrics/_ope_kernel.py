@@ -4,10 +4,10 @@ Per run: a branch-free pass computes each frame's values and estimated keys, a s
 the rare frames within ``_NEAR`` grid steps of a threshold exactly, a third pass fills the count
 histograms of the success, precision and normalised precision curves, and the curves are written
 from them (in the kernel's thread, so that several threads share that work too). Runs are passed as data
-addresses (``siambench.metrics.ope._addresses``), so one call scores thousands of runs;
+addresses (``siambench.metrics.ope_fast._addresses``), so one call scores thousands of runs;
 :func:`mean_rates` computes the speeds from the time arrays, passed the same way.
 
-Imported lazily by :mod:`siambench.metrics.ope` at the first scoring call that uses it (importing
+Imported lazily by :mod:`siambench.metrics.ope_fast` at the first scoring call that uses it (importing
 numba costs ~0.3 s), never by ``import siambench.metrics``. Compiled on first use and cached on disk
 (``cache=True``); ``nogil=True`` lets threads score disjoint runs side by side.
 

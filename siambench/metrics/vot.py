@@ -28,8 +28,9 @@ Input per sequence: the runs (repetitions) as status codes + regions (see
   only for lengths it reaches); status frames have overlap 0. ``curve[j]`` (``j >= 1``) is the
   weighted mean over fragments of ``mean(fragment[1 : j + 1])`` (the init frame excluded);
   ``curve[0]`` is the mean first-frame overlap. Fragments of all runs and sequences weigh 1 each.
-  Score = ``mean(curve[low : high + 1])`` for the challenge's interval ``(low, high)``
-  (:data:`EAO_INTERVALS`). Computed in float64 (the VOT toolkit uses float32: ~1e-7 apart).
+  Score = ``mean(curve[low : high + 1])`` for the challenge's interval ``(low, high)`` (passed by
+  the caller: each VOT protocol file states its ``eao_interval``, see :mod:`siambench.protocols`).
+  Computed in float64 (the VOT toolkit uses float32: ~1e-7 apart).
   This is the default, ``eao="vot"``.
 * **EAO, pysot flavour** (``eao="pysot"``: pysot ``EAOBenchmark`` + ``calculate_expected_overlap``,
   the numbers printed by pysot-based ``eval.py`` scripts): fragments are cut at the re-init
@@ -64,24 +65,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from siambench.boxes import poly_iou, raster_overlap, rect_to_polygon
+from siambench.boxes import pad_regions, poly_iou, raster_overlap, region_polygons
 from siambench.metrics._core import ScoringError, score_each
+from siambench.results.types import FAILURE, INIT, REGION, SKIPPED
 
-# status codes of siambench.results.types (not imported: that package pulls in readers and datasets)
-REGION, SKIPPED, INIT, FAILURE = -1, 0, 1, 2
-
-__all__ = ["ALL_TAG", "EAO_INTERVALS", "FAILURE", "INIT", "REGION", "SKIPPED", "VOTReport",
-           "VOTSequenceScore", "aggregate_vot", "eao_curve", "eao_score", "region_overlaps",
-           "score_vot", "vot_sequence_score"]
-
-EAO_INTERVALS: dict[str, tuple[int, int]] = {
-    "vot2015": (108, 371),
-    "vot2016": (108, 371),
-    "vot2017": (100, 356),
-    "vot2018": (100, 356),
-    "vot2019": (46, 291),
-}
-"""EAO sequence-length intervals of the VOT challenges (VOT toolkit stacks, pysot ``EAOBenchmark``)."""
+__all__ = ["ALL_TAG", "FAILURE", "INIT", "REGION", "SKIPPED", "VOTReport", "VOTSequenceScore",
+           "aggregate_vot", "eao_curve", "eao_score", "region_overlaps", "score_vot",
+           "vot_sequence_score"]
 
 ALL_TAG = "all"
 
@@ -171,18 +161,7 @@ def _region_rows(rows: Any, n: int, what: str) -> np.ndarray:
     array = np.asarray(rows, dtype=np.float64)
     if array.ndim != 2 or array.shape[1] not in (4, 8) or len(array) != n:
         raise ScoringError(f"{what}: expected ({n}, 4) or ({n}, 8) regions, got shape {array.shape}")
-    if array.shape[1] == 4:
-        array = np.concatenate([array, np.full((n, 4), np.nan)], axis=1)
-    return array
-
-
-def _as_polygons(rows: np.ndarray) -> np.ndarray:
-    """NaN-padded region rows as ``(N, 8)`` polygons (rect rows converted, continuous corners)."""
-    is_rect = np.isnan(rows[:, 4:]).all(axis=1) & ~np.isnan(rows[:, :4]).any(axis=1)
-    out = rows.copy()
-    if is_rect.any():
-        out[is_rect] = rect_to_polygon(rows[is_rect, :4])
-    return out
+    return pad_regions(array)
 
 
 def region_overlaps(pred: np.ndarray, gt: np.ndarray, *, image_size: tuple[float, float] | None,
@@ -193,7 +172,7 @@ def region_overlaps(pred: np.ndarray, gt: np.ndarray, *, image_size: tuple[float
     if overlap == "raster":
         return np.asarray(raster_overlap(pred, gt, bound=image_size), dtype=np.float64)
     if overlap == "analytic":
-        return np.asarray(poly_iou(_as_polygons(pred), _as_polygons(gt), bound=image_size),
+        return np.asarray(poly_iou(region_polygons(pred), region_polygons(gt), bound=image_size),
                           dtype=np.float64)
     raise ScoringError(f"overlap: expected 'raster' or 'analytic', got {overlap!r}")
 
@@ -406,8 +385,8 @@ def aggregate_vot(scores: Mapping[str, Mapping[str, VOTSequenceScore]], *,
                   interval: tuple[int, int], accuracy: Literal["pysot", "vot"] = "pysot",
                   tags: Iterable[str] | None = None,
                   eao: Literal["vot", "pysot"] = "vot") -> VOTReport:
-    """Tables from ``scores[tracker][sequence]``; ``interval`` is the EAO ``(low, high)`` (see
-    :data:`EAO_INTERVALS`, as the challenges state it; ``eao="pysot"`` shifts the window itself);
+    """Tables from ``scores[tracker][sequence]``; ``interval`` is the EAO ``(low, high)`` (the
+    protocol's ``eao_interval``, as the challenges state it; ``eao="pysot"`` shifts the window itself);
     ``tags`` to break down (default: every tag the sequences have); ``eao``: the EAO flavour."""
     if eao not in ("vot", "pysot"):
         raise ScoringError(f"eao: expected 'vot' or 'pysot', got {eao!r}")

@@ -47,6 +47,7 @@ __all__ = [
     "VERSION",
     "CheckpointError",
     "describe_object",
+    "detect_kind_or_none",
     "load_checkpoint",
     "load_state_dict_checked",
     "model_name_of",
@@ -293,11 +294,33 @@ def _is_state_dict(obj: Any) -> bool:
             and all(torch.is_tensor(v) for v in obj.values()))
 
 
+def detect_kind_or_none(state_dict: Mapping[str, Any]) -> str | None:
+    """The layout of a (``module.``-stripped) state dict, or None when no known layout matches
+    (the layouts :mod:`siambench.models.importers` converts; written here so that
+    :func:`describe_object` names them without importing the importers)."""
+    keys = [k.removeprefix("module.") for k in state_dict]
+    keyset = set(keys)
+    if any(k.startswith("featureExtract.") for k in keys):
+        return "dasiamrpn"
+    if "conv_cls_z.weight" in keyset or "conv_reg_z.weight" in keyset:
+        return "hrpn"
+    if any(k.startswith("rpn_head.") for k in keys):
+        if "rpn_head.cls.conv_kernel.0.weight" in keyset:
+            return "pysot-alex-dw"
+        if "rpn_head.template_cls_conv.weight" in keyset:
+            return "pysot-alex-up"
+        return None
+    if "backbone.conv1.0.weight" in keyset:
+        return "siamfc-pytorch"
+    if "backbone.layer1.0.weight" in keyset and (
+            "head.template_cls.weight" in keyset or "head.cls.conv_kernel.0.weight" in keyset):
+        return "siambench"
+    return None
+
+
 def describe_object(obj: Any) -> str:
     """A short description of what a loaded weights file holds (for error messages)."""
     if _is_state_dict(obj):
-        from siambench.models.importers import detect_kind_or_none
-
         kind = detect_kind_or_none(obj)
         if kind is not None:
             return (f"a bare state dict in the {kind} layout ({len(obj)} tensors), not a "

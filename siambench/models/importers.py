@@ -45,6 +45,7 @@ from siambench.models.checkpoint import (
     FORMAT,
     CheckpointError,
     describe_object,
+    detect_kind_or_none,
     load_checkpoint,
     load_state_dict_checked,
     safe_torch_load,
@@ -57,7 +58,6 @@ __all__ = [
     "ConvertedWeights",
     "convert_state_dict",
     "detect_kind",
-    "detect_kind_or_none",
     "import_weights",
     "unwrap_state_dict",
 ]
@@ -95,7 +95,7 @@ TRACKER_PARAMS: dict[str, dict[str, Any]] = {
                        "total_stride": 8},
 }
 
-#: The named set of trackers/<name>/config.yaml a tracker built on the imported weights uses by
+#: The named set of bundled/<name>/config.yaml a tracker built on the imported weights uses by
 #: default: the one that reproduces the release's own tracker frame for frame (its numbers above
 #: plus its crop, box and learning-rate conventions; verified by tests/test_parity.py).
 TRACKER_PARAM_SETS: dict[str, str] = {
@@ -158,28 +158,6 @@ def unwrap_state_dict(obj: Any) -> dict[str, torch.Tensor] | None:
 
 
 # ------------------------------------------------------------------------------- detection
-
-def detect_kind_or_none(state_dict: Mapping[str, Any]) -> str | None:
-    """The layout of a (``module.``-stripped) state dict, or None when no known layout matches."""
-    keys = [k.removeprefix("module.") for k in state_dict]
-    keyset = set(keys)
-    if any(k.startswith("featureExtract.") for k in keys):
-        return "dasiamrpn"
-    if "conv_cls_z.weight" in keyset or "conv_reg_z.weight" in keyset:
-        return "hrpn"
-    if any(k.startswith("rpn_head.") for k in keys):
-        if "rpn_head.cls.conv_kernel.0.weight" in keyset:
-            return "pysot-alex-dw"
-        if "rpn_head.template_cls_conv.weight" in keyset:
-            return "pysot-alex-up"
-        return None
-    if "backbone.conv1.0.weight" in keyset:
-        return "siamfc-pytorch"
-    if "backbone.layer1.0.weight" in keyset and (
-            "head.template_cls.weight" in keyset or "head.cls.conv_kernel.0.weight" in keyset):
-        return "siambench"
-    return None
-
 
 def detect_kind(state_dict: Mapping[str, Any], *, source: Path | str = "<state dict>") -> str:
     """The layout of a state dict; a CheckpointError naming the first keys when none matches."""

@@ -24,7 +24,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from siambench.boxes import poly_iou, polygon_to_rect, raster_overlap, rect_to_polygon
+from siambench.boxes import (
+    poly_iou,
+    polygon_to_rect,
+    raster_overlap,
+    rect_to_polygon,
+    region_has_area,
+    unpad_region,
+)
 from siambench.datasets.base import Sequence
 from siambench.errors import SiambenchError
 from siambench.protocols import Protocol, load_protocol
@@ -32,8 +39,8 @@ from siambench.protocols.prefetch import FramePrefetcher
 from siambench.results.types import FAILURE, INIT, REGION, SKIPPED, Run
 from siambench.trackers.base import Tracker, TrackOutput
 
-__all__ = ["FramePrefetcher", "init_box", "region_has_area", "run_one_pass", "run_sequence",
-           "run_supervised", "same_run"]
+__all__ = ["FramePrefetcher", "init_box", "run_one_pass", "run_sequence", "run_supervised",
+           "same_run"]
 
 FrameCallback = Callable[[int], None]
 """``on_frame(index)``: called after each frame is processed (for progress bars)."""
@@ -41,36 +48,13 @@ FrameCallback = Callable[[int], None]
 
 # -- regions --------------------------------------------------------------------------------------
 
-def _region(row: np.ndarray) -> np.ndarray:
-    """A ground-truth row as a 4-number rect or an 8-number polygon (NaN padding dropped)."""
-    values = np.asarray(row, dtype=np.float64).reshape(-1)
-    if values.size == 8 and np.isnan(values[4:]).all() and not np.isnan(values[:4]).any():
-        return values[:4]
-    if values.size not in (4, 8):
-        raise SiambenchError(f"a ground-truth region has 4 or 8 numbers, got {values.size}")
-    return values
-
-
-def region_has_area(row: np.ndarray) -> bool:
-    """True when a ground-truth rect (``x, y, w, h``: ``w, h > 0``) or polygon (non-zero
-    shoelace area) is finite and covers some area: the frames a tracker may be initialised on."""
-    region = _region(row)
-    if not np.all(np.isfinite(region)):
-        return False
-    if region.size == 4:
-        return bool(region[2] > 0 and region[3] > 0)
-    xs, ys = region[0::2], region[1::2]
-    area = 0.5 * abs(float(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))))
-    return area > 0
-
-
 def init_box(row: np.ndarray, origin: int) -> np.ndarray:
     """The 0-based ``x, y, w, h`` a tracker is initialised with for ground-truth ``row``.
 
     A rect is shifted by ``-origin`` in x and y; a polygon's vertices are shifted by ``-origin``
     and converted with ``polygon_to_rect(rule="area")`` (pysot ``get_axis_aligned_bbox``).
     """
-    region = _region(row)
+    region = unpad_region(row)
     if region.size == 4:
         return region - np.array([origin, origin, 0.0, 0.0])
     return polygon_to_rect(region - float(origin), rule="area")
@@ -129,7 +113,7 @@ def run_one_pass(tracker: Tracker, sequence: Sequence, *, origin: int,
     first = _checked_init_box(sequence, gt[0], 0, origin)
     boxes = np.full((frames, 4), np.nan, dtype=np.float64)
     times = np.full(frames, np.nan, dtype=np.float64)
-    region = _region(gt[0])
+    region = unpad_region(gt[0])
     boxes[0] = region if region.size == 4 else _to_gt_frame(first, origin)
     clock = time.perf_counter
     with FramePrefetcher(sequence, depth=prefetch) as reader:
@@ -211,7 +195,7 @@ def run_supervised(tracker: Tracker, sequence: Sequence, protocol: Protocol | st
                 times[index] = clock() - start
                 box = _to_gt_frame(_tracked_box(output, sequence, index), origin)
                 bound = image_size if image_size is not None else (frame.shape[1], frame.shape[0])
-                value = np.nan if np.isnan(box).any() else overlap(box, _region(gt[index]), bound)
+                value = np.nan if np.isnan(box).any() else overlap(box, unpad_region(gt[index]), bound)
                 if np.isnan(box).any() or value <= threshold:
                     codes[index] = FAILURE
                     tracking = False

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from siambench.datasets import Dataset, canonical_key, get_spec, load_dataset
+from siambench.datasets import Dataset, get_spec, load_dataset
 from siambench.errors import SiambenchError, UnknownNameError
 from siambench.fileio import atomic_write_text
 from siambench.metrics.got10k import SUCCESS_THRESHOLDS as GOT10K_THRESHOLDS
@@ -31,6 +31,7 @@ from siambench.metrics.ope import (
     score_ope,
 )
 from siambench.metrics.vot import score_vot
+from siambench.names import canonical_key
 from siambench.protocols import Protocol, load_protocol
 from siambench.report import plots
 from siambench.report.coverage import Coverage, common_sequences, restrict
@@ -67,13 +68,6 @@ class Report:
         """The ranked summary, followed by which sequences were left out of the comparison."""
         note = self.coverage.note() if self.coverage is not None else None
         return to_terminal(self.summary) + (f"\n{note}" if note else "")
-
-
-def metric_family(protocol: Protocol) -> str:
-    """``ope``, ``vot`` or ``got10k``: the metrics a protocol is scored with."""
-    if protocol.kind == "supervised":
-        return "vot"
-    return "got10k" if protocol.get("convention") == "got10k" else "ope"
 
 
 def select_trackers(found: dict[str, Path], compare: SequenceOf[str], results_dir: Path
@@ -116,7 +110,7 @@ def build_report(dataset_name: str, *, root: Path | None = None, results_dir: Pa
     spec = get_spec(dataset_name)
     check_report_folder(Path(out), Path(out) / spec.name)
     protocol = load_protocol(spec.protocol)
-    family = metric_family(protocol)
+    family = protocol.metric_family
     if convention is not None:
         if family != "ope":
             raise SiambenchError(f"--convention applies to one-pass datasets; {spec.name} is "

@@ -360,7 +360,8 @@ def render_sequence(dataset_name: str, sequence_name: str, compare: SequenceOf[s
     Results are read with :func:`siambench.results.read_tracker` in any layout and aligned with
     :func:`siambench.results.align`; boxes are converted with the dataset spec's ``origin``.
     """
-    from siambench.datasets import canonical_key, get_spec, load_dataset
+    from siambench.datasets import get_spec, load_dataset
+    from siambench.names import canonical_key
     from siambench.report.build import select_trackers
     from siambench.results import align, find_trackers, read_tracker
 

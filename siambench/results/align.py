@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from siambench.datasets.base import canonical_key
 from siambench.errors import DataFormatError, SiambenchError
+from siambench.names import canonical_key
 from siambench.results.types import FAILURE, SKIPPED, Run, TrackerResults
 
 _SHOWN = 10

@@ -13,9 +13,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from siambench.datasets.base import canonical_key
 from siambench.errors import SiambenchError
 from siambench.fileio import atomic_path
+from siambench.names import canonical_key
 from siambench.results.read import read_tracker
 from siambench.results.write import got10k_files
 

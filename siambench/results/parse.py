@@ -2,7 +2,7 @@
 
 * box files (pysot, got10k, pytracking): one ``x, y, w, h`` per line, separated by commas,
   tabs or spaces (any mix), ``nan`` kept; parsed with numpy's C reader when the file is regular
-  and with :func:`siambench.datasets.textio.parse_number_rows` otherwise (exact error messages);
+  and with :func:`siambench.textio.parse_number_rows` otherwise (exact error messages);
 * time files: one value per line, or one column per repetition (GOT-10k ``<seq>_time.txt``);
 * VOT supervised runs: status lines ``1`` (init), ``2`` (failure), ``0`` (skipped), also written
   ``1.0``/``2.0``/``0.0``; a lone ``nan`` is read as skipped (the VOT toolkit's "unknown");
@@ -11,7 +11,7 @@
   :mod:`siambench.results.matfile`) and the Python OTB toolkit's JSON results.
 
 Numbers are float64 exactly as written (integer MATLAB arrays are converted exactly); nothing
-is rounded. Text is decoded as :func:`siambench.datasets.textio.decode_text` says (UTF-8, or
+is rounded. Text is decoded as :func:`siambench.textio.decode_text` says (UTF-8, or
 UTF-16/32 with a byte-order mark; ``\n``, ``\r\n`` or ``\r`` line ends). Every parser raises
 :class:`DataFormatError` naming the file (and line) for any input it cannot read, never another
 exception.
@@ -28,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from siambench.datasets.textio import decode_text, parse_number_rows, split_cells, split_lines
 from siambench.errors import DataFormatError
 from siambench.results.matfile import read_mat
 from siambench.results.types import FAILURE, INIT, REGION, SKIPPED, Run
+from siambench.textio import decode_text, parse_number_rows, split_cells, split_lines
 
 _CODES = {1.0: INIT, 2.0: FAILURE, 0.0: SKIPPED}
 #: OTB toolkit result types that hold rectangles; anything else (``ivtAff``, ``L1Aff``,

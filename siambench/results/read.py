@@ -38,8 +38,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from siambench.datasets.base import canonical_key
 from siambench.errors import DataFormatError, SiambenchError
+from siambench.names import canonical_key
 from siambench.results.parse import (
     is_otb_json,
     parse_boxes,

@@ -11,10 +11,14 @@ interrupted run never leaves a half-written file. Times are seconds per frame.
   ``<seq>_NNN_time.value`` (the VOT python toolkit's per-repetition time file);
 * GOT-10k: ``<folder>/<seq>/<seq>_NNN.txt`` and ``<seq>_time.txt`` with one column per
   repetition.
+
+:func:`write_runs` and :func:`remove_sequence_results` do this for a result layout named by the
+protocol (:attr:`siambench.protocols.Protocol.result_layout`: ``ope``, ``vot`` or ``got10k``).
 """
 
 from __future__ import annotations
 
+import glob
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -133,3 +137,53 @@ def write_got10k(folder: Path, seq_name: str, runs: Sequence[Run]) -> Path:
     for rel, text in got10k_files(seq_name, runs).items():
         atomic_write_text(folder / rel, text)
     return folder / seq_name
+
+
+def _check_layout(layout: str) -> None:
+    if layout not in ("ope", "vot", "got10k"):
+        raise SiambenchError(f"unknown result layout {layout!r}; expected 'ope', 'vot' or 'got10k'")
+
+
+def remove_sequence_results(folder: Path, layout: str, sequence: str) -> list[Path]:
+    """Delete a sequence's result files in ``layout`` (before it is rewritten, so a rerun with
+    fewer repetitions leaves no stale ``_NNN`` file); returns the files removed."""
+    _check_layout(layout)
+    folder = Path(folder)
+    name = glob.escape(sequence)
+    if layout == "ope":
+        candidates = [folder / f"{sequence}.txt", folder / f"{sequence}_time.txt"]
+    elif layout == "vot":
+        candidates = list((folder / "baseline" / sequence).glob(f"{name}_*"))
+    else:
+        candidates = list((folder / sequence).glob(f"{name}_*"))
+    removed = []
+    for path in candidates:
+        if path.is_file():
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def write_runs(folder: Path, layout: str, sequence: str, runs: Sequence[Run]) -> list[Path]:
+    """Write a sequence's runs in ``layout`` (``ope``: exactly one run); returns the files
+    written (box files and time files)."""
+    _check_layout(layout)
+    folder = Path(folder)
+    if layout == "ope":
+        if len(runs) != 1:
+            raise SiambenchError(f"{sequence}: the one-pass layout holds one run, got {len(runs)}")
+        write_ope(folder, sequence, runs[0].boxes, runs[0].times)
+        paths = [folder / f"{sequence}.txt"]
+        if runs[0].times is not None:
+            paths.append(folder / f"{sequence}_time.txt")
+        return paths
+    if layout == "vot":
+        paths = []
+        for repetition, run in enumerate(runs, start=1):
+            path = write_vot(folder, sequence, run, repetition)
+            paths.append(path)
+            if run.times is not None:
+                paths.append(path.with_name(f"{path.stem}_time.value"))
+        return paths
+    seq_dir = write_got10k(folder, sequence, runs)
+    return sorted(p for p in seq_dir.glob(f"{glob.escape(sequence)}_*") if p.is_file())

@@ -67,7 +67,6 @@ from siambench.run.workers import (
     TrackerSpec,
     available_cpus,
     build_tracker,
-    layout_of,
     run_job,
     worker_main,
 )
@@ -205,7 +204,7 @@ def split_set_options(tracker: str, params: str | None, items: Iterable[str]
 
     ``model.KEY=VALUE`` goes to the model config of a randomly initialised network
     (``--weights random``; e.g. ``model.width_mult=0.25``); other keys are tracker parameters,
-    checked against the tracker's parameter set (``trackers/<name>/config.yaml``). A third-party
+    checked against the tracker's parameter set (``bundled/<name>/config.yaml``). A third-party
     tracker without a parameter file gets the values unchecked (read as YAML scalars).
     """
     from siambench.trackers.params import parse_set_options, resolve_params
@@ -270,17 +269,17 @@ def _weights_identity(spec: TrackerSpec) -> tuple[str | None, str]:
     if spec.weights is not None:
         path = Path(spec.weights).expanduser()
         if not path.is_file():
-            from siambench.datasets.base import path_kind
+            from siambench.fileio import path_kind
 
             kind = path_kind(path)
             raise SiambenchError(f"weights file {path} does not exist" if kind == "missing" else
                                  f"weights file {path} is {kind}, expected a weights file")
         return str(path.resolve()), file_sha256(path)
     if spec.name.lower() in _SIAMESE:
-        from siambench.trackers.params import trackers_root
+        from siambench.trackers.params import tracker_file
 
-        bundled = trackers_root() / spec.name.lower() / "model.pt"
-        if bundled.is_file():
+        bundled = tracker_file(spec.name.lower(), "model.pt")
+        if bundled is not None:
             return str(bundled), file_sha256(bundled)
     return None, "none"
 
@@ -326,7 +325,7 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
     echo = echo or (lambda text: None)
     spec_ds = get_spec(dataset)
     protocol = load_protocol(spec_ds.protocol)
-    layout = layout_of(protocol)
+    layout = protocol.result_layout
     if repetitions is not None:
         repetitions = int(repetitions)
         if repetitions < 1:
@@ -487,7 +486,7 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
 def _prepare(folder: Path, header: Mapping[str, Any], mine: list[str], force: bool,
              echo: Callable[[str], None], summary: RunSummary, layout: str) -> list[str]:
     """Check the folder's configuration and return the sequences to run (under the lock)."""
-    from siambench.run.workers import remove_sequence_results
+    from siambench.results.write import remove_sequence_results
 
     chash, weights = header["config_hash"], header["weights_checksum"]
     previous = read_manifest(folder)

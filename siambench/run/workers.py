@@ -16,7 +16,6 @@ SIGINT (the parent handles Ctrl-C and terminates them) and stop when the parent 
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import multiprocessing
 import os
@@ -35,12 +34,12 @@ import numpy as np
 from siambench.datasets.base import Sequence
 from siambench.errors import SiambenchError
 from siambench.results.types import Run
+from siambench.results.write import remove_sequence_results, write_runs
 from siambench.run.manifest import file_sha256, now_iso
 from siambench.trackers.base import Tracker, TrackOutput
 
 __all__ = ["CountingTracker", "JobContext", "TrackerSpec", "available_cpus", "build_tracker",
-           "layout_of", "limit_threads", "remove_sequence_results", "run_job",
-           "seed_sequence", "speed_fields", "worker_main"]
+           "limit_threads", "run_job", "seed_sequence", "speed_fields", "worker_main"]
 
 _PROGRESS_INTERVAL_S = 0.1
 _PARENT_CHECK_S = 1.0
@@ -70,7 +69,7 @@ class JobContext:
     origin: int
     repetitions: int | None
     folder: Path
-    layout: str
+    layout: str  # the protocol's result_layout (siambench.results.write)
     seed: int
     label: str
     video_dir: Path | None = None
@@ -94,14 +93,6 @@ def limit_threads(threads: int) -> None:
         import torch
 
         torch.set_num_threads(int(threads))
-
-
-def layout_of(protocol: Any) -> str:
-    """The result layout of a protocol: ``vot`` (supervised), ``got10k`` (its convention) or
-    ``ope`` (every other one-pass protocol)."""
-    if protocol.kind == "supervised":
-        return "vot"
-    return "got10k" if protocol.get("convention") == "got10k" else "ope"
 
 
 def _shifted_groundtruth(sequence: Sequence, origin: int) -> np.ndarray:
@@ -194,48 +185,6 @@ def seed_sequence(seed: int, sequence: str) -> int:
     return derived
 
 
-def remove_sequence_results(folder: Path, layout: str, sequence: str) -> list[Path]:
-    """Delete a sequence's result files in ``layout`` (before it is rewritten, so a rerun with
-    fewer repetitions leaves no stale ``_NNN`` file); returns the files removed."""
-    folder = Path(folder)
-    name = glob.escape(sequence)
-    if layout == "ope":
-        candidates = [folder / f"{sequence}.txt", folder / f"{sequence}_time.txt"]
-    elif layout == "vot":
-        candidates = list((folder / "baseline" / sequence).glob(f"{name}_*"))
-    else:
-        candidates = list((folder / sequence).glob(f"{name}_*"))
-    removed = []
-    for path in candidates:
-        if path.is_file():
-            path.unlink()
-            removed.append(path)
-    return removed
-
-
-def _write_runs(folder: Path, layout: str, sequence: str, runs: list[Run]) -> list[Path]:
-    from siambench.results.write import write_got10k, write_ope, write_vot
-
-    if layout == "ope":
-        if len(runs) != 1:
-            raise SiambenchError(f"{sequence}: the one-pass layout holds one run, got {len(runs)}")
-        write_ope(folder, sequence, runs[0].boxes, runs[0].times)
-        paths = [folder / f"{sequence}.txt"]
-        if runs[0].times is not None:
-            paths.append(folder / f"{sequence}_time.txt")
-        return paths
-    if layout == "vot":
-        paths = []
-        for repetition, run in enumerate(runs, start=1):
-            path = write_vot(folder, sequence, run, repetition)
-            paths.append(path)
-            if run.times is not None:
-                paths.append(path.with_name(f"{path.stem}_time.value"))
-        return paths
-    seq_dir = write_got10k(folder, sequence, runs)
-    return sorted(p for p in seq_dir.glob(f"{glob.escape(sequence)}_*") if p.is_file())
-
-
 def speed_fields(times: np.ndarray) -> dict[str, Any]:
     """The speed fields of a sequence's status from its per-frame tracker times (seconds, every
     repetition): ``tracked_frames`` (frames with a valid time: positive, not NaN), ``seconds``
@@ -274,7 +223,7 @@ def run_job(make_tracker: Callable[[], Tracker], sequence: Sequence, context: Jo
                             repetitions=context.repetitions)
         counting.flush()
         remove_sequence_results(context.folder, context.layout, sequence.name)
-        paths = _write_runs(context.folder, context.layout, sequence.name, list(runs))
+        paths = write_runs(context.folder, context.layout, sequence.name, list(runs))
         times = np.concatenate([np.asarray(r.times, dtype=np.float64).reshape(-1)
                                 for r in runs if r.times is not None] or [np.zeros(0)])
         status.update({

@@ -13,6 +13,7 @@ from siambench.trackers.params import (
     load_param_file,
     parse_set_options,
     resolve_params,
+    tracker_file,
     trackers_root,
 )
 from siambench.trackers.registry import ENTRY_POINT_GROUP, TrackerInfo, create_tracker, list_trackers
@@ -32,5 +33,6 @@ __all__ = [
     "load_param_file",
     "parse_set_options",
     "resolve_params",
+    "tracker_file",
     "trackers_root",
 ]

@@ -1,7 +1,9 @@
-"""Named hyper-parameter sets of the trackers, read from ``trackers/<name>/config.yaml``.
+"""Named hyper-parameter sets of the trackers, read from ``<tracker folder>/<name>/config.yaml``.
 
-The config folder is ``$SIAMBENCH_TRACKERS`` when set, else the source checkout's top-level
-``trackers/`` folder (found next to the installed-editable ``siambench`` package). A config file
+The tracker folder is ``$SIAMBENCH_TRACKERS`` when set, else the package data folder
+``siambench/bundled/`` (found through :mod:`importlib.resources`, so an installed wheel works as
+well as a checkout); each ``<name>/`` holds ``config.yaml`` and, for a tracker with bundled
+weights, ``model.pt`` and ``MODEL.md``. A config file
 holds ``description``, ``default`` (the name of the default set) and ``sets`` (set name -> a
 complete mapping of parameter name -> value). Overrides (``penalty_k=0.1`` as keywords, or CLI
 ``--set penalty_k=0.1`` strings) are checked against the chosen set: an unknown key or a value of
@@ -10,32 +12,69 @@ the wrong type is an error that lists what is valid.
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
+from importlib.resources import as_file, files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-import siambench
 from siambench.errors import DataFormatError, SiambenchError, UnknownNameError
 
-__all__ = ["ParamFile", "check_overrides", "load_param_file", "parse_set_options",
-           "resolve_params", "trackers_root"]
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+__all__ = ["BUNDLED", "ParamFile", "check_overrides", "load_param_file", "parse_set_options",
+           "resolve_params", "tracker_file", "trackers_root"]
 
 ENV_VAR = "SIAMBENCH_TRACKERS"
+#: The package-data folder of ``siambench`` holding the shipped ``<tracker>/`` folders.
+BUNDLED = "bundled"
+
+#: Real paths of resources handed out by :func:`tracker_file`; a resource inside a zip archive
+#: is extracted to a temporary file that lives until the interpreter exits.
+_REAL_PATHS: dict[str, Path] = {}
+_KEEP = ExitStack()
+atexit.register(_KEEP.close)
 
 
-def trackers_root() -> Path:
-    """The folder holding ``<tracker>/config.yaml`` (``$SIAMBENCH_TRACKERS`` or the checkout's)."""
+def trackers_root() -> Path | Traversable:
+    """The folder holding ``<tracker>/config.yaml``: ``$SIAMBENCH_TRACKERS`` when set, else the
+    package data ``siambench/bundled`` (a :class:`~pathlib.Path` for any installed or checked-out
+    package on disk; a read-only ``Traversable`` when the package is imported from a zip)."""
     env = os.environ.get(ENV_VAR)
-    root = Path(env) if env else Path(siambench.__file__).resolve().parents[1] / "trackers"
-    if not root.is_dir():
-        source = f"${ENV_VAR}" if env else "the source checkout next to the siambench package"
-        raise SiambenchError(f"tracker config folder {root} (from {source}) does not exist; set "
-                             f"{ENV_VAR} to a folder holding <tracker>/config.yaml files")
-    return root
+    if env:
+        root = Path(env)
+        if not root.is_dir():
+            raise SiambenchError(f"tracker config folder {root} (from ${ENV_VAR}) does not exist; "
+                                 f"set {ENV_VAR} to a folder holding <tracker>/config.yaml files "
+                                 f"or unset it to use the configs shipped with siambench")
+        return root
+    bundled = files("siambench") / BUNDLED
+    if not bundled.is_dir():
+        raise SiambenchError(f"the siambench installation lacks its package data: {bundled} does "
+                             f"not exist; reinstall siambench (pip install --force-reinstall "
+                             f"siambench, or pip install -e . in a checkout), or set {ENV_VAR} "
+                             f"to a folder holding <tracker>/config.yaml files")
+    return bundled
+
+
+def tracker_file(tracker: str, name: str) -> Path | None:
+    """A real filesystem path of ``<tracker folder>/<tracker>/<name>`` (e.g. ``model.pt`` for
+    ``torch.load`` or hashing), or ``None`` when the file does not exist."""
+    resource = trackers_root() / tracker / name
+    if not resource.is_file():
+        return None
+    if isinstance(resource, Path):
+        return resource
+    key = str(resource)
+    if key not in _REAL_PATHS:
+        _REAL_PATHS[key] = Path(_KEEP.enter_context(as_file(resource)))
+    return _REAL_PATHS[key]
 
 
 @dataclass(frozen=True)
@@ -58,11 +97,12 @@ class ParamFile:
 
 def load_param_file(tracker: str, root: Path | None = None) -> ParamFile:
     """Read and check ``<root>/<tracker>/config.yaml``."""
-    path = (trackers_root() if root is None else Path(root)) / tracker / "config.yaml"
-    if not path.is_file():
-        raise SiambenchError(f"tracker {tracker!r} has no parameter file: {path} is missing")
+    resource = (trackers_root() if root is None else Path(root)) / tracker / "config.yaml"
+    if not resource.is_file():
+        raise SiambenchError(f"tracker {tracker!r} has no parameter file: {resource} is missing")
+    path = Path(str(resource))  # names the file in messages (its real path for files on disk)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(resource.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         line = getattr(getattr(error, "problem_mark", None), "line", None)
         raise DataFormatError(path, f"not valid YAML ({error})",

@@ -4,11 +4,13 @@
 Siamese trackers (``siamrpn``, ``siamfc``) take their network from, in order: ``model=`` (an
 ``nn.Module`` built by the caller), ``weights=PATH`` (a siambench checkpoint or a released
 weights file, auto-detected by :func:`siambench.models.importers.import_weights`), the bundled
-``trackers/<name>/model.pt``; ``weights="random"`` builds a randomly initialised network
-(``seed``, ``model_config`` → ``build_model``) for tests and benchmarks — never a trained
-tracker. ``params`` names a parameter set of ``trackers/<name>/config.yaml`` (default: the set
-the imported weights were published with, else the file's default); ``overrides`` replace single
-parameters (checked: unknown keys and wrong types are errors).
+``<name>/model.pt`` of the tracker folder (package data ``siambench/bundled/``, or
+``$SIAMBENCH_TRACKERS``: :func:`siambench.trackers.params.trackers_root`); ``weights="random"``
+builds a randomly initialised network (``seed``, ``model_config`` → ``build_model``) for tests
+and benchmarks — never a trained tracker. ``params`` names a parameter set of the folder's
+``<name>/config.yaml`` (default: the set the imported weights were published with, else the
+file's default); ``overrides`` replace single parameters (checked: unknown keys and wrong types
+are errors).
 
 Third-party trackers register a callable returning a :class:`~siambench.trackers.base.Tracker`
 under the entry-point group ``siambench.trackers``; it is called with the keywords given to
@@ -33,7 +35,7 @@ from siambench.trackers.classic import (
     OpenCVTracker,
     unavailable_reason,
 )
-from siambench.trackers.params import load_param_file, resolve_params, trackers_root
+from siambench.trackers.params import load_param_file, resolve_params, tracker_file
 from siambench.trackers.simple import IdentityTracker, OracleTracker
 
 __all__ = ["ENTRY_POINT_GROUP", "TrackerInfo", "create_tracker", "list_trackers"]
@@ -86,7 +88,7 @@ def list_trackers() -> list[TrackerInfo]:
             note = "needs torch"
         else:
             try:
-                bundled = (trackers_root() / name / "model.pt").is_file()
+                bundled = tracker_file(name, "model.pt") is not None
             except SiambenchError:
                 bundled = False
             if not bundled:
@@ -138,8 +140,8 @@ def _siamese(name: str, *, weights: str | Path | None, params: str | Mapping[str
             # file through the importers (released pysot / DaSiamRPN / siamfc-pytorch layouts).
             model, metadata = import_weights(Path(weights))
         else:
-            bundled = trackers_root() / name / "model.pt"
-            if not bundled.is_file():
+            bundled = tracker_file(name, "model.pt")
+            if bundled is None:
                 raise _no_weights_error(name)
             from siambench.models.checkpoint import load_checkpoint
 

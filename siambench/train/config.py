@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
+from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from siambench.errors import DataFormatError, SiambenchError, UnknownNameError
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
 TRACKERS = ("siamrpn", "siamfc")
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+#: The bundled configs: package data ``siambench/train/configs/<name>.yaml``.
+CONFIG_DIR = files("siambench.train") / "configs"
 
 _COMMON: dict[str, Any] = {
     "seed": 0,
@@ -91,18 +96,19 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 
 def available_configs() -> list[str]:
     """Names of the bundled configs (``cpu``, ``paper``)."""
-    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+    return sorted(p.name[:-5] for p in CONFIG_DIR.iterdir() if p.name.endswith(".yaml"))
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def _read_yaml(path: Path | Traversable) -> dict[str, Any]:
+    """A config file (a user's path or a bundled resource) as a mapping."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise DataFormatError(path, f"not valid YAML: {error}") from None
+        raise DataFormatError(str(path), f"not valid YAML: {error}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise DataFormatError(path, "expected a mapping of tracker name → settings")
+        raise DataFormatError(str(path), "expected a mapping of tracker name → settings")
     return data
 
 
@@ -152,7 +158,7 @@ def resolve_config(tracker: str, config: str | Path | None = "cpu",
         raise UnknownNameError(f"cannot train tracker {tracker!r}; trainable: {', '.join(TRACKERS)}")
     result = copy.deepcopy(DEFAULTS[tracker])
     if config is not None:
-        path = Path(config)
+        path: Path | Traversable = Path(config)
         if not path.suffix:
             path = CONFIG_DIR / f"{config}.yaml"
             if not path.is_file():
@@ -162,7 +168,7 @@ def resolve_config(tracker: str, config: str | Path | None = "cpu",
             raise SiambenchError(f"training config file {path} not found")
         section = _read_yaml(path).get(tracker) or {}
         if not isinstance(section, Mapping):
-            raise DataFormatError(path, f"section {tracker!r} must be a mapping")
+            raise DataFormatError(str(path), f"section {tracker!r} must be a mapping")
         _merge(result, section, str(path))
         result["config_name"] = str(config)
     else:

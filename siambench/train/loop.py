@@ -8,7 +8,7 @@ Files written under ``out`` (rank 0 only):
 * ``metrics.csv`` — one line per ``log_every`` steps: ``step, epoch, loss, loss_cls, loss_reg,
   lr, pairs_per_s, elapsed_s``; ``val.csv`` — per validation pass: ``epoch, step, success_auc``;
 * ``model.pt`` — the final checkpoint, whose metadata records the command, data, schedule,
-  steps, wall time and final losses (copy it to ``trackers/<name>/model.pt``); with
+  steps, wall time and final losses (copy it to ``siambench/bundled/<name>/model.pt``); with
   ``keep_best`` it holds the weights of the epoch with the best validation success AUC on
   ``synthetic-val`` (early stopping; the metadata names that epoch), kept meanwhile in
   ``best.pt``.
@@ -357,191 +357,253 @@ def train(tracker: str, out: Path | str, *, datasets: Sequence[tuple[Any, ...]] 
 def _train(tracker: str, out: Path, cfg: dict[str, Any], datasets: Sequence[tuple[Any, ...]],
            root: Path | str | None, resume: bool, info: DistInfo, dev: torch.device,
            command: str, progress: bool) -> TrainResult:
-    state_path, ckpt_path = out / STATE_FILE, out / CHECKPOINT_FILE
-    if not resume and state_path.exists():
-        raise SiambenchError(f"{out} already holds a training run ({STATE_FILE}); pass --resume "
-                             "to continue it, or choose another --out")
-    seed = int(cfg["seed"])
-    if int(cfg["threads"]) > 0:
-        torch.set_num_threads(int(cfg["threads"]))
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    model_cfg = dict(cfg["model"])
-    model_name = str(model_cfg.pop("name", tracker))
-    if model_name.split("-")[0] != tracker:
-        raise SiambenchError(f"model {model_name!r} cannot be trained as tracker {tracker!r}")
-    model = build_model(model_name, seed=seed, **model_cfg)
-    if cfg["backbone_init"] and not resume:
-        init_backbone(model, cfg["backbone_init"])
-
-    optimizer = make_optimizer(model, cfg)
-    use_amp = bool(cfg["amp"]) and dev.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-
-    epoch, step_in_epoch, global_step, wall_before = 0, 0, 0, 0.0
-    val_history: list[tuple[int, float]] = []
+    trainer = _Trainer(tracker, out, cfg, info, dev, command, progress)
+    trainer.setup(resume)
     if resume:
+        trainer.resume()
+    trainer.prepare_data(datasets, root)
+    return trainer.run(datasets, root)
+
+
+class _Trainer:
+    """One training run in steps: :meth:`setup` (seeds, model, optimiser), :meth:`resume` (the
+    interrupted run's state), :meth:`prepare_data` (datasets, validation sequences, pair index,
+    steps per epoch), then :meth:`run`: per epoch :meth:`train_epoch`, :meth:`validate_epoch`,
+    :meth:`save_state`, and at the end :meth:`save_final`. The steps run in this order: every RNG
+    draw happens where the single-function loop made it, so results are the same bit for bit."""
+
+    def __init__(self, tracker: str, out: Path, cfg: dict[str, Any], info: DistInfo, dev: torch.device,
+                 command: str, progress: bool) -> None:
+        self.tracker, self.out, self.cfg = tracker, out, cfg
+        self.info, self.dev, self.command, self.progress = info, dev, command, progress
+        self.state_path, self.ckpt_path = out / STATE_FILE, out / CHECKPOINT_FILE
+        self.seed = int(cfg["seed"])
+        self.epochs, self.max_steps = int(cfg["epochs"]), int(cfg["max_steps"])
+        # where the run stands (restored by resume)
+        self.epoch, self.step_in_epoch, self.global_step, self.wall_before = 0, 0, 0, 0.0
+        self.val_history: list[tuple[int, float]] = []
+        self.last: dict[str, float] = {}
+        self.stopped = False
+
+    # ----------------------------------------------------------------------------- setup
+
+    def setup(self, resume: bool) -> None:
+        """Check ``out``, seed every RNG, build the model, the optimiser and the AMP scaler."""
+        cfg = self.cfg
+        if not resume and self.state_path.exists():
+            raise SiambenchError(f"{self.out} already holds a training run ({STATE_FILE}); pass "
+                                 "--resume to continue it, or choose another --out")
+        if int(cfg["threads"]) > 0:
+            torch.set_num_threads(int(cfg["threads"]))
+        random.seed(self.seed)
+        np.random.seed(self.seed)
+        torch.manual_seed(self.seed)
+        model_cfg = dict(cfg["model"])
+        self.model_name = str(model_cfg.pop("name", self.tracker))
+        if self.model_name.split("-")[0] != self.tracker:
+            raise SiambenchError(f"model {self.model_name!r} cannot be trained as tracker {self.tracker!r}")
+        self.model = build_model(self.model_name, seed=self.seed, **model_cfg)
+        if cfg["backbone_init"] and not resume:
+            init_backbone(self.model, cfg["backbone_init"])
+        self.optimizer = make_optimizer(self.model, cfg)
+        self.use_amp = bool(cfg["amp"]) and self.dev.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+
+    def resume(self) -> None:
+        """Restore the interrupted run in ``out``: weights, optimiser, scaler, position, RNGs."""
+        out, state_path, ckpt_path, model = self.out, self.state_path, self.ckpt_path, self.model
         if not state_path.is_file() or not ckpt_path.is_file():
             raise SiambenchError(f"--resume: {out} holds no interrupted run (no {STATE_FILE} "
                                  f"and {CHECKPOINT_FILE}); start without --resume")
         state = safe_torch_load(state_path)
         payload = read_checkpoint(ckpt_path)
-        if payload["model"] != model_name or dict(payload["config"]) != dict(model.config):
+        if payload["model"] != self.model_name or dict(payload["config"]) != dict(model.config):
             raise CheckpointError(
                 ckpt_path, f"holds a {payload['model']!r} model with config "
                 f"{dict(payload['config'])}, another architecture than this run's "
-                f"{model_name!r} {dict(model.config)}",
+                f"{self.model_name!r} {dict(model.config)}",
                 hint="resume with the command that started the run, or train into a new --out")
-        changed = _differences(state["config"], cfg)
+        changed = _differences(state["config"], self.cfg)
         if changed:
             raise SiambenchError(f"--resume: the settings differ from the run in {out}:\n  "
                                  + "\n  ".join(changed)
                                  + "\nresume with the same settings (only "
                                  + ", ".join(sorted(RESUME_FREE)) + " may change)")
         load_state_dict_checked(model, payload["state_dict"], source=ckpt_path)
-        optimizer.load_state_dict(state["optimizer"])
-        if use_amp and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        epoch, step_in_epoch = int(state["epoch"]), int(state["step_in_epoch"])
-        global_step, wall_before = int(state["global_step"]), float(state["wall_s"])
-        val_history = [(int(e), float(a)) for e, a in state.get("val_auc", [])]
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.use_amp and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.step_in_epoch = int(state["epoch"]), int(state["step_in_epoch"])
+        self.global_step, self.wall_before = int(state["global_step"]), float(state["wall_s"])
+        self.val_history = [(int(e), float(a)) for e, a in state.get("val_auc", [])]
         _set_rng_state(state["rng"])
-        if info.is_main:
-            log.info("resuming %s at epoch %d, step %d (global step %d)", out, epoch,
-                     step_in_epoch, global_step)
-    model.to(dev)
+        if self.info.is_main:
+            log.info("resuming %s at epoch %d, step %d (global step %d)", out, self.epoch,
+                     self.step_in_epoch, self.global_step)
 
-    if not info.is_main:       # rank 0 first: a generated dataset is written once
-        barrier(info)
-    loaded = load_train_datasets(datasets, root, progress=progress and info.is_main)
-    if info.is_main:
-        barrier(info)
-    val_sequences: list[Any] = []
-    val_origin = 1
-    if int(cfg["val_sequences"]) > 0 and info.is_main:
-        from siambench.datasets import load_dataset
-        from siambench.datasets.registry import get_spec
-
-        held_out = load_dataset("synthetic-val", progress=progress)
-        val_sequences = list(held_out)[:int(cfg["val_sequences"])]
-        val_origin = get_spec("synthetic-val").origin
-    index = build_index(loaded)
-    if info.is_main and index.skipped:
-        log.warning("training: %d sequences skipped (listed in the checkpoint metadata)",
-                    len(index.skipped))
-
-    kind = tracker
-    labels_fc = None
-    if kind == "siamfc":
-        labels_fc = fc_labels(model.score_size(int(cfg["search_size"])), cfg).to(dev)
-    batch = int(cfg["batch_size"])
-    per_rank = int(cfg["pairs_per_epoch"]) // info.world
-    steps_per_epoch = per_rank // batch
-    if steps_per_epoch < 1:
-        raise SiambenchError(f"pairs_per_epoch {cfg['pairs_per_epoch']} gives no full batch of "
-                             f"{batch} per process ({info.world} processes)")
-    epochs, max_steps = int(cfg["epochs"]), int(cfg["max_steps"])
-    out.mkdir(parents=True, exist_ok=True)
-    start_time = time.monotonic()
-    last: dict[str, float] = {}
-    window: list[tuple[float, float, float]] = []
-    window_start, window_pairs = time.monotonic(), 0
-    pairs_total, compute_start = 0, time.monotonic()
-    stopped = False
-    wrapped, frozen_now = model, None
-
-    def save_state(next_epoch: int, next_step: int) -> None:
+    def prepare_data(self, datasets: Sequence[tuple[Any, ...]], root: Path | str | None) -> None:
+        """Move the model to the device; load the training sets (rank 0 first: a generated set is
+        written once), the validation sequences and the pair index; size the epochs."""
+        cfg, info = self.cfg, self.info
+        self.model.to(self.dev)
         if not info.is_main:
-            return
-        wall = wall_before + time.monotonic() - start_time
-        save_checkpoint(ckpt_path, model, metadata={"epoch": next_epoch, "step": global_step,
-                                                     "command": command})
-        state = {"epoch": next_epoch, "step_in_epoch": next_step, "global_step": global_step,
-                 "optimizer": optimizer.state_dict(),
-                 "scaler": scaler.state_dict() if use_amp else {},
-                 "rng": _rng_state(), "config": cfg, "model": model_name,
-                 "model_config": dict(model.config), "wall_s": wall,
-                 "val_auc": [list(v) for v in val_history]}
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        atomic_write_bytes(state_path, buffer.getvalue())
+            barrier(info)
+        loaded = load_train_datasets(datasets, root, progress=self.progress and info.is_main)
+        if info.is_main:
+            barrier(info)
+        self.val_sequences: list[Any] = []
+        self.val_origin = 1
+        if int(cfg["val_sequences"]) > 0 and info.is_main:
+            from siambench.datasets import load_dataset
+            from siambench.datasets.registry import get_spec
 
-    from tqdm import tqdm
+            held_out = load_dataset("synthetic-val", progress=self.progress)
+            self.val_sequences = list(held_out)[:int(cfg["val_sequences"])]
+            self.val_origin = get_spec("synthetic-val").origin
+        self.index = build_index(loaded)
+        if info.is_main and self.index.skipped:
+            log.warning("training: %d sequences skipped (listed in the checkpoint metadata)",
+                        len(self.index.skipped))
+        self.labels_fc = None
+        if self.tracker == "siamfc":
+            self.labels_fc = fc_labels(self.model.score_size(int(cfg["search_size"])), cfg).to(self.dev)
+        self.batch = int(cfg["batch_size"])
+        self.per_rank = int(cfg["pairs_per_epoch"]) // info.world
+        self.steps_per_epoch = self.per_rank // self.batch
+        if self.steps_per_epoch < 1:
+            raise SiambenchError(f"pairs_per_epoch {cfg['pairs_per_epoch']} gives no full batch of "
+                                 f"{self.batch} per process ({info.world} processes)")
 
-    while epoch < epochs and not stopped:
+    # ----------------------------------------------------------------------------- epochs
+
+    def run(self, datasets: Sequence[tuple[Any, ...]], root: Path | str | None) -> TrainResult:
+        """Train the remaining epochs (or up to ``max_steps``), then write the final model."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.start_time = time.monotonic()
+        self.window: list[tuple[float, float, float]] = []
+        self.window_start, self.window_pairs = time.monotonic(), 0
+        self.pairs_total, self.compute_start = 0, time.monotonic()
+        self.wrapped, self.frozen_now = self.model, None
+        while self.epoch < self.epochs and not self.stopped:
+            self.train_epoch()
+            if self.stopped and self.step_in_epoch < self.steps_per_epoch:   # stopped within the epoch
+                self.save_state(self.epoch, self.step_in_epoch)
+                barrier(self.info)
+                break
+            self.epoch, self.step_in_epoch = self.epoch + 1, 0
+            if self.val_sequences and (self.epoch % int(self.cfg["val_every"]) == 0
+                                       or self.epoch == self.epochs):
+                self.validate_epoch()
+            self.save_state(self.epoch, 0)
+            barrier(self.info)
+        return self.save_final(datasets, root)
+
+    def train_epoch(self) -> None:
+        """The steps of epoch ``self.epoch`` from ``self.step_in_epoch`` on (stops at ``max_steps``)."""
+        from tqdm import tqdm
+
+        cfg, info, model, epoch, batch = self.cfg, self.info, self.model, self.epoch, self.batch
         lr = lr_at(cfg, epoch)
-        for group in optimizer.param_groups:
+        for group in self.optimizer.param_groups:
             group["lr"] = (lr / group["scale"]
                            * (float(cfg["backbone_lr_mult"]) if group["name"] == "backbone" else 1.0))
         frozen = _apply_freeze(model, cfg, epoch)
-        if frozen != frozen_now:
-            wrapped = wrap_model(model, info, dev, sync_bn=bool(cfg["sync_bn"]))
-            frozen_now = frozen
-        table = index.sample_pairs(per_rank * info.world, seed=seed, epoch=epoch,
-                                   frame_range=int(cfg["frame_range"]),
-                                   neg_prob=float(cfg["neg_prob"]))[info.rank::info.world]
-        dataset = PairDataset(index, table[:steps_per_epoch * batch], cfg, kind, model.config)
-        workers = int(cfg["workers"])
+        if frozen != self.frozen_now:
+            self.wrapped = wrap_model(model, info, self.dev, sync_bn=bool(cfg["sync_bn"]))
+            self.frozen_now = frozen
+        table = self.index.sample_pairs(self.per_rank * info.world, seed=self.seed, epoch=epoch,
+                                        frame_range=int(cfg["frame_range"]),
+                                        neg_prob=float(cfg["neg_prob"]))[info.rank::info.world]
+        dataset = PairDataset(self.index, table[:self.steps_per_epoch * batch], cfg, self.tracker,
+                              model.config)
         loader = DataLoader(dataset, batch_size=batch,
-                            sampler=SkipSampler(len(dataset), step_in_epoch * batch),
-                            num_workers=workers, drop_last=True, pin_memory=dev.type == "cuda",
-                            generator=torch.Generator().manual_seed(seed + epoch),
+                            sampler=SkipSampler(len(dataset), self.step_in_epoch * batch),
+                            num_workers=int(cfg["workers"]), drop_last=True,
+                            pin_memory=self.dev.type == "cuda",
+                            generator=torch.Generator().manual_seed(self.seed + epoch),
                             persistent_workers=False)
-        bar = tqdm(loader, total=len(loader), desc=f"{tracker} epoch {epoch + 1}/{epochs}",
-                   unit="step", disable=not (progress and info.is_main), file=sys.stderr,
+        bar = tqdm(loader, total=len(loader), desc=f"{self.tracker} epoch {epoch + 1}/{self.epochs}",
+                   unit="step", disable=not (self.progress and info.is_main), file=sys.stderr,
                    mininterval=2.0, initial=0)
         for sample in bar:
-            losses = train_step(wrapped, optimizer, sample, cfg, kind, device=dev,
-                                scaler=scaler, labels_fc=labels_fc, params=model.parameters())
+            losses = train_step(self.wrapped, self.optimizer, sample, cfg, self.tracker, device=self.dev,
+                                scaler=self.scaler, labels_fc=self.labels_fc, params=model.parameters())
             if not math.isfinite(losses[0]):
                 raise SiambenchError(f"training diverged: loss {losses[0]} at step "
-                                     f"{global_step + 1} (epoch {epoch + 1}); lower --lr")
-            global_step += 1
-            step_in_epoch += 1
-            pairs_total += batch * info.world
-            window_pairs += batch * info.world
-            window.append(losses)
-            if global_step % int(cfg["log_every"]) == 0 or step_in_epoch == steps_per_epoch:
-                mean = np.mean(window, axis=0)
-                values = [all_mean(v, info, dev) for v in mean]
-                rate = window_pairs / max(time.monotonic() - window_start, 1e-9)
-                last = {"loss": values[0], "loss_cls": values[1], "loss_reg": values[2]}
-                if info.is_main:
-                    _write_csv_line(out / METRICS_FILE, METRIC_COLUMNS, {
-                        "step": global_step, "epoch": epoch + 1, **last,
-                        "lr": lr, "pairs_per_s": round(rate, 3),
-                        "elapsed_s": round(wall_before + time.monotonic() - start_time, 3)})
-                    bar.set_postfix(loss=f"{values[0]:.4f}", pps=f"{rate:.1f}")
-                window, window_start, window_pairs = [], time.monotonic(), 0
-            if max_steps and global_step >= max_steps:
-                stopped = True
+                                     f"{self.global_step + 1} (epoch {epoch + 1}); lower --lr")
+            self.global_step += 1
+            self.step_in_epoch += 1
+            self.pairs_total += batch * info.world
+            self.window_pairs += batch * info.world
+            self.window.append(losses)
+            if (self.global_step % int(cfg["log_every"]) == 0
+                    or self.step_in_epoch == self.steps_per_epoch):
+                self._log_window(lr, bar)
+            if self.max_steps and self.global_step >= self.max_steps:
+                self.stopped = True
                 break
         bar.close()
-        if stopped and step_in_epoch < steps_per_epoch:
-            save_state(epoch, step_in_epoch)
-            barrier(info)
-            break
-        epoch, step_in_epoch = epoch + 1, 0
-        if val_sequences and (epoch % int(cfg["val_every"]) == 0 or epoch == epochs):
-            auc = validate(model, tracker, val_sequences, val_origin, dev)
-            _apply_freeze(model, cfg, epoch - 1)
-            if bool(cfg["keep_best"]) and info.is_main and auc > max((a for _, a in val_history),
-                                                                     default=-math.inf):
-                save_checkpoint(out / BEST_FILE, model, metadata={
-                    "epoch": epoch, "step": global_step, "val_success_auc": auc, "command": command})
-            val_history.append((epoch, auc))
-            _write_csv_line(out / VAL_FILE, ("epoch", "step", "success_auc"),
-                            {"epoch": epoch, "step": global_step, "success_auc": auc})
-            log.info("epoch %d: validation success AUC %.4f on %d synthetic-val sequences",
-                     epoch, auc, len(val_sequences))
-        save_state(epoch, 0)
-        barrier(info)
 
-    wall = wall_before + time.monotonic() - start_time
-    rate = pairs_total / max(time.monotonic() - compute_start, 1e-9)
-    result = TrainResult(out, None, epoch, global_step, last, val_history, wall, rate)
-    if epoch >= epochs and info.is_main:
+    def _log_window(self, lr: float, bar: Any) -> None:
+        """Mean losses of the steps since the last line (over all processes) to ``metrics.csv``."""
+        mean = np.mean(self.window, axis=0)
+        values = [all_mean(v, self.info, self.dev) for v in mean]
+        rate = self.window_pairs / max(time.monotonic() - self.window_start, 1e-9)
+        self.last = {"loss": values[0], "loss_cls": values[1], "loss_reg": values[2]}
+        if self.info.is_main:
+            _write_csv_line(self.out / METRICS_FILE, METRIC_COLUMNS, {
+                "step": self.global_step, "epoch": self.epoch + 1, **self.last,
+                "lr": lr, "pairs_per_s": round(rate, 3),
+                "elapsed_s": round(self.wall_before + time.monotonic() - self.start_time, 3)})
+            bar.set_postfix(loss=f"{values[0]:.4f}", pps=f"{rate:.1f}")
+        self.window, self.window_start, self.window_pairs = [], time.monotonic(), 0
+
+    def validate_epoch(self) -> None:
+        """Success AUC on the validation sequences after epoch ``self.epoch`` (1-based here);
+        ``keep_best`` keeps the best weights in ``best.pt``."""
+        cfg, model, epoch = self.cfg, self.model, self.epoch
+        auc = validate(model, self.tracker, self.val_sequences, self.val_origin, self.dev)
+        _apply_freeze(model, cfg, epoch - 1)
+        if bool(cfg["keep_best"]) and self.info.is_main and auc > max(
+                (a for _, a in self.val_history), default=-math.inf):
+            save_checkpoint(self.out / BEST_FILE, model, metadata={
+                "epoch": epoch, "step": self.global_step, "val_success_auc": auc,
+                "command": self.command})
+        self.val_history.append((epoch, auc))
+        _write_csv_line(self.out / VAL_FILE, ("epoch", "step", "success_auc"),
+                        {"epoch": epoch, "step": self.global_step, "success_auc": auc})
+        log.info("epoch %d: validation success AUC %.4f on %d synthetic-val sequences",
+                 epoch, auc, len(self.val_sequences))
+
+    # ----------------------------------------------------------------------------- files
+
+    def save_state(self, next_epoch: int, next_step: int) -> None:
+        """``checkpoint.pt`` and ``train_state.pt`` to resume at ``next_epoch``, ``next_step``."""
+        if not self.info.is_main:
+            return
+        wall = self.wall_before + time.monotonic() - self.start_time
+        save_checkpoint(self.ckpt_path, self.model, metadata={
+            "epoch": next_epoch, "step": self.global_step, "command": self.command})
+        state = {"epoch": next_epoch, "step_in_epoch": next_step, "global_step": self.global_step,
+                 "optimizer": self.optimizer.state_dict(),
+                 "scaler": self.scaler.state_dict() if self.use_amp else {},
+                 "rng": _rng_state(), "config": self.cfg, "model": self.model_name,
+                 "model_config": dict(self.model.config), "wall_s": wall,
+                 "val_auc": [list(v) for v in self.val_history]}
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write_bytes(self.state_path, buffer.getvalue())
+
+    def save_final(self, datasets: Sequence[tuple[Any, ...]], root: Path | str | None) -> TrainResult:
+        """``model.pt`` (the best validation weights with ``keep_best``) and ``train_summary.txt``
+        once every epoch is done; the result in any case."""
+        cfg, info, out, model = self.cfg, self.info, self.out, self.model
+        epochs, global_step, last, val_history = self.epochs, self.global_step, self.last, self.val_history
+        wall = self.wall_before + time.monotonic() - self.start_time
+        rate = self.pairs_total / max(time.monotonic() - self.compute_start, 1e-9)
+        result = TrainResult(out, None, self.epoch, global_step, last, val_history, wall, rate)
+        if self.epoch < epochs or not info.is_main:
+            return result
         selected = None
         if bool(cfg["keep_best"]) and (out / BEST_FILE).is_file():
             best = read_checkpoint(out / BEST_FILE)
@@ -550,24 +612,24 @@ def _train(tracker: str, out: Path, cfg: dict[str, Any], datasets: Sequence[tupl
                         "val_success_auc": float(best["metadata"]["val_success_auc"]),
                         "rule": "best validation success AUC on synthetic-val (keep_best)"}
         metadata = {
-            "command": command, "tracker": tracker,
+            "command": self.command, "tracker": self.tracker,
             "datasets": _describe(datasets),
             "root": None if root is None else str(root),
             "config": cfg, "epochs": epochs, "steps": global_step,
             "pairs_per_epoch": int(cfg["pairs_per_epoch"]), "processes": info.world,
-            "wall_time_s": round(wall, 1), "device": str(dev),
+            "wall_time_s": round(wall, 1), "device": str(self.dev),
             "final_losses": last, "val_success_auc": [list(v) for v in val_history],
             "selected": selected,
-            "skipped_sequences": index.skipped,
+            "skipped_sequences": self.index.skipped,
             "note": "trained from scratch by siambench train",
         }
         result.model_path = save_checkpoint(out / FINAL_FILE, model, metadata=metadata)
         atomic_write_text(out / "train_summary.txt",
-                          f"{command}\nsteps {global_step}, epochs {epochs}, wall {wall:.0f} s, "
+                          f"{self.command}\nsteps {global_step}, epochs {epochs}, wall {wall:.0f} s, "
                           f"final losses {last}, validation {val_history}"
                           + (f", weights of epoch {selected['epoch']} (best validation)" if selected else "")
                           + "\n")
-    return result
+        return result
 
 
 __all__ = ["TrainResult", "init_scales", "load_train_datasets", "lr_at", "make_optimizer", "train",

@@ -1,4 +1,4 @@
-"""Parsers for the plain-text annotation files of tracking benchmarks.
+"""Parsers for the plain-text files of tracking benchmarks and raw results (a leaf module).
 
 Ground-truth files hold one region per line: 4 numbers ``x, y, w, h`` or 8 numbers
 ``x1, y1, ..., x4, y4`` (VOT polygons), separated by commas, tabs or spaces -- OTB mixes all three
