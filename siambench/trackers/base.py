@@ -14,6 +14,7 @@ Conventions
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,4 +76,15 @@ def check_box(box: object) -> np.ndarray:
     if array.shape != (4,) or not np.all(np.isfinite(array)) or array[2] <= 0 or array[3] <= 0:
         raise SiambenchError(f"an initial box must be 4 finite numbers x, y, w, h with w, h > 0, "
                              f"got {np.asarray(box).tolist()}")
+    return array
+
+
+def state_pair(value: Sequence[float] | np.ndarray, what: str, *,
+               positive: bool = False) -> np.ndarray:
+    """A tracker-state pair (a centre ``(cx, cy)`` or a size ``(w, h)``, pixels) as float64
+    ``(2,)``; anything else is a :class:`SiambenchError` naming ``what``."""
+    array = np.array(value, dtype=np.float64).reshape(-1)
+    if array.shape != (2,) or not np.all(np.isfinite(array)) or (positive and np.any(array <= 0)):
+        rule = "2 finite positive numbers" if positive else "2 finite numbers"
+        raise SiambenchError(f"tracker state {what} must be {rule}, got {np.asarray(value).tolist()}")
     return array

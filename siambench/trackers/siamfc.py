@@ -39,7 +39,7 @@ import torch
 from siambench.boxes import box_centres, cxcywh_to_xywh
 from siambench.errors import SiambenchError
 from siambench.trackers._tensor import channel_order, crops_to_tensor
-from siambench.trackers.base import Tracker, TrackOutput, check_box, check_frame
+from siambench.trackers.base import Tracker, TrackOutput, check_box, check_frame, state_pair
 from siambench.trackers.crops import (
     context_size,
     crop_geometry,
@@ -116,14 +116,6 @@ class SiamFCState:
     size: tuple[float, float]
     z_sz: float
     x_sz: float
-
-
-def _pair(value: Sequence[float] | np.ndarray, what: str, *, positive: bool = False) -> np.ndarray:
-    array = np.array(value, dtype=np.float64).reshape(-1)
-    if array.shape != (2,) or not np.all(np.isfinite(array)) or (positive and np.any(array <= 0)):
-        rule = "2 finite positive numbers" if positive else "2 finite numbers"
-        raise SiambenchError(f"tracker state {what} must be {rule}, got {np.asarray(value).tolist()}")
-    return array
 
 
 def _side(value: float, what: str) -> float:
@@ -215,8 +207,8 @@ class SiamFCTracker(Tracker):
             size = state.size if size is None else size
             z_sz = state.z_sz if z_sz is None else z_sz
             x_sz = state.x_sz if x_sz is None else x_sz
-        new_centre = self.centre if centre is None else _pair(centre, "centre")
-        new_size = self.size if size is None else _pair(size, "size", positive=True)
+        new_centre = self.centre if centre is None else state_pair(centre, "centre")
+        new_size = self.size if size is None else state_pair(size, "size", positive=True)
         if z_sz is not None:
             new_z = _side(z_sz, "z_sz")
         elif size is not None:

@@ -55,7 +55,7 @@ import torch
 from siambench.boxes import box_centres, cxcywh_to_xywh
 from siambench.errors import SiambenchError
 from siambench.trackers._tensor import channel_order, crops_to_tensor
-from siambench.trackers.base import Tracker, TrackOutput, check_box, check_frame
+from siambench.trackers.base import Tracker, TrackOutput, check_box, check_frame, state_pair
 from siambench.trackers.crops import (
     CROP_METHODS,
     context_size,
@@ -165,14 +165,6 @@ class SiamRPNState:
     instance_size: int
 
 
-def _pair(value: Sequence[float] | np.ndarray, what: str, *, positive: bool = False) -> np.ndarray:
-    array = np.array(value, dtype=np.float64).reshape(-1)
-    if array.shape != (2,) or not np.all(np.isfinite(array)) or (positive and np.any(array <= 0)):
-        rule = "2 finite positive numbers" if positive else "2 finite numbers"
-        raise SiambenchError(f"tracker state {what} must be {rule}, got {np.asarray(value).tolist()}")
-    return array
-
-
 def _choice(params: Mapping[str, Any], key: str, default: str, valid: Sequence[str]) -> str:
     value = str(params.get(key, default))
     if value not in valid:
@@ -279,8 +271,8 @@ class SiamRPNTracker(Tracker):
             centre = state.centre if centre is None else centre
             size = state.size if size is None else size
             instance_size = state.instance_size if instance_size is None else instance_size
-        new_centre = self.centre if centre is None else _pair(centre, "centre")
-        new_size = self.size if size is None else _pair(size, "size", positive=True)
+        new_centre = self.centre if centre is None else state_pair(centre, "centre")
+        new_size = self.size if size is None else state_pair(size, "size", positive=True)
         grid = self._grid
         if instance_size is not None:
             if int(instance_size) not in self._grids:
