@@ -17,22 +17,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from siambench.errors import SiambenchError
+from siambench.fileio import path_kind
 
 #: Written last, so a report folder with a current index.html is complete.
 LAST = "index.html"
 
 
-def _kind(path: Path) -> str:
-    if path.is_symlink() and not path.exists():
-        return "a broken symbolic link"
-    return "a file" if path.exists() and not path.is_dir() else "not a folder"
-
-
 def check_report_folder(out: Path, target: Path) -> None:
     """Refuse an ``--out`` (or its ``<dataset>`` sub-folder) that exists but is not a folder."""
     for path, what in ((out, "--out"), (target, "the report folder")):
-        if path.exists() and not path.is_dir() or path.is_symlink() and not path.exists():
-            raise SiambenchError(f"{what} {path} is {_kind(path)}, expected a folder: pass "
+        kind = path_kind(path)
+        if kind not in ("missing", "a folder"):
+            raise SiambenchError(f"{what} {path} is {kind}, expected a folder: pass "
                                  "--out with a folder (it is created when missing)")
 
 
