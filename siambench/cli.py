@@ -42,6 +42,54 @@ def cli() -> None:
     """
 
 
+class _TrainableTracker(click.ParamType):
+    """A tracker name the registry knows and ``siambench train`` can train (the choices come
+    from :func:`siambench.trackers.trainable_trackers`, read when the option is used)."""
+
+    name = "tracker"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "NAME"
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        from siambench.trackers import trainable_trackers
+
+        names = trainable_trackers()
+        key = str(value).lower()
+        if key not in names:
+            self.fail(f"{value!r} cannot be trained; trainable trackers: {', '.join(names)}",
+                      param, ctx)
+        return key
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list[click.shell_completion.CompletionItem]:
+        from siambench.trackers import trainable_trackers
+
+        return [click.shell_completion.CompletionItem(name) for name in trainable_trackers()
+                if name.startswith(incomplete.lower())]
+
+
+@cli.command("trackers")
+def trackers_command() -> None:
+    """Known trackers: name, whether it can run here, where it comes from, what it is.
+
+    Built-ins and plug-ins (entry-point group siambench.trackers) alike; `train` marks those
+    `siambench train` can train.
+    """
+    from siambench.trackers import list_trackers, trainable_trackers
+
+    trainable = set(trainable_trackers())
+    infos = list_trackers()
+    width = max(len(info.name) for info in infos)
+    for info in infos:
+        flags = ", ".join(flag for flag in (info.source, "train" if info.name in trainable
+                                            else "") if flag)
+        line = f"{info.name:<{width}}  {'yes' if info.available else 'no':<3}  [{flags}] " \
+               f"{info.description}"
+        click.echo(line + (f" ({info.note})" if info.note else ""))
+
+
 @cli.group(cls=_Group)
 def data() -> None:
     """List, check and generate datasets."""
@@ -134,8 +182,8 @@ def data_synth(out: Path, fmt: str, sequences: int, frames: int, seed: int, quie
 
 
 @cli.command("run")
-@click.option("--tracker", required=True, help="Tracker name (siamrpn, siamfc, identity, kcf, "
-              "... or a registered plugin).")
+@click.option("--tracker", required=True,
+              help="Tracker name (`siambench trackers` lists them, plug-ins included).")
 @click.option("--dataset", default="synthetic", show_default=True, help="Dataset to run on.")
 @click.option("--root", type=click.Path(path_type=Path), default=None,
               help="Dataset folder (default: $SIAMBENCH_DATA/<folder>, then ./datasets/<folder>).")
@@ -310,8 +358,8 @@ def render_command(compare: tuple[str, ...], dataset: str, sequence: str, out: P
 
 
 @cli.command("train")
-@click.option("--tracker", type=click.Choice(["siamrpn", "siamfc"]), required=True,
-              help="Network to train.")
+@click.option("--tracker", type=_TrainableTracker(), required=True,
+              help="Tracker whose network to train (`siambench trackers` marks them).")
 @click.option("--dataset", "datasets", multiple=True, metavar="NAME[:WEIGHT]",
               help="Training dataset, repeatable; NAME:WEIGHT mixes several by weight "
                    "[default: synthetic-train].")

@@ -41,10 +41,12 @@ def _siamrpn_dw(**config: Any) -> nn.Module:
     return SiamRPN(head="depthwise", **config)
 
 
+_RPN_KEYS = frozenset(inspect.signature(SiamRPN).parameters)
+#: Model name -> (builder, weight_init scheme, the config keys it takes).
 _BUILDERS: dict[str, tuple[Callable[..., nn.Module], str, frozenset[str]]] = {
-    "siamrpn": (_siamrpn, "siamrpn", frozenset(inspect.signature(SiamRPN).parameters) - {"head", "hidden"}),
-    "siamrpn-dw": (_siamrpn_dw, "siamrpn", frozenset(inspect.signature(SiamRPN).parameters) - {"head"}),
-    "siamfc": (SiamFC, "siamfc", frozenset(inspect.signature(SiamFC).parameters)),
+    "siamrpn": (_siamrpn, "kaiming-rpn", _RPN_KEYS - {"head", "hidden"}),
+    "siamrpn-dw": (_siamrpn_dw, "kaiming-rpn", _RPN_KEYS - {"head"}),
+    "siamfc": (SiamFC, "xavier", frozenset(inspect.signature(SiamFC).parameters)),
 }
 
 

@@ -2,16 +2,18 @@
 
 Schemes (all biases 0; BatchNorm γ = 1, β = 0, running mean 0, running variance 1):
 
-- ``"siamrpn"`` — Kaiming-normal convolutions (fan-in, ReLU gain ``√2``), with three scalings
-  chosen so that a freshly built model gives O(1) outputs for raw 0–255 pixels even in eval
-  mode (where BN still has its identity running statistics), so random-weight trackers decode
-  finite boxes:
+- ``"kaiming-rpn"`` (SiamRPN's networks) — Kaiming-normal convolutions (fan-in, ReLU gain
+  ``√2``), with three scalings chosen so that a freshly built model gives O(1) outputs for raw
+  0–255 pixels even in eval mode (where BN still has its identity running statistics), so
+  random-weight trackers decode finite boxes:
   * the first conv's weights ÷ 128 (the inputs are 0–255 pixels, not unit-variance values);
   * the up-channel template convs ÷ ``C·4·4`` (each xcorr output sums C·16 products of
     strongly correlated features, so it grows about linearly with C·16);
   * the last prediction convs (up-channel ``reg_adjust``, depth-wise ``head.3``) normal with
     std 0.001.
-- ``"siamfc"`` — siamfc-pytorch's ``init_weights``: Xavier-uniform convolutions.
+- ``"xavier"`` (SiamFC's) — siamfc-pytorch's ``init_weights``: Xavier-uniform convolutions.
+
+A network's builder in :func:`siambench.models.build_model` names its scheme.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-SCHEMES = ("siamrpn", "siamfc")
+SCHEMES = ("kaiming-rpn", "xavier")
 
 
 def _generator(seed: int | None) -> torch.Generator | None:
@@ -32,7 +34,7 @@ def _generator(seed: int | None) -> torch.Generator | None:
 def _reset_common(model: nn.Module, scheme: str, generator: torch.Generator | None) -> None:
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
-            if scheme == "siamfc":
+            if scheme == "xavier":
                 nn.init.xavier_uniform_(module.weight, generator=generator)
             else:
                 nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu",
@@ -46,7 +48,7 @@ def _reset_common(model: nn.Module, scheme: str, generator: torch.Generator | No
 
 
 @torch.no_grad()
-def init_weights(model: nn.Module, scheme: str = "siamrpn", seed: int | None = None) -> nn.Module:
+def init_weights(model: nn.Module, scheme: str = "kaiming-rpn", seed: int | None = None) -> nn.Module:
     """Re-initialise every parameter of ``model`` in place with ``scheme``; returns ``model``.
 
     ``seed``: an integer makes the weights reproducible (a private ``torch.Generator``; the
@@ -56,7 +58,7 @@ def init_weights(model: nn.Module, scheme: str = "siamrpn", seed: int | None = N
         raise ValueError(f"unknown init scheme {scheme!r}; expected one of {SCHEMES}")
     generator = _generator(seed)
     _reset_common(model, scheme, generator)
-    if scheme != "siamrpn":
+    if scheme != "kaiming-rpn":
         return model
     from siambench.models.heads import DepthwiseRPN, UpChannelRPN
 

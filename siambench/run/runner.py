@@ -67,16 +67,18 @@ from siambench.run.workers import (
     TrackerSpec,
     available_cpus,
     build_tracker,
+    per_sequence,
     run_job,
+    tracker_spec_entry,
     worker_main,
 )
+from siambench.trackers import tracker_entry
 from siambench.trackers.base import Tracker
 
 __all__ = ["RANDOM_WEIGHTS_WARNING", "RunSummary", "check_device", "headline_scores",
            "parse_shard", "run_benchmark", "split_set_options"]
 
 RANDOM_WEIGHTS_WARNING = "random weights: scores are meaningless"
-_SIAMESE = ("siamrpn", "siamfc")
 
 
 @dataclass
@@ -189,15 +191,6 @@ def check_device(device: str) -> str:
     return device
 
 
-def _param_file(tracker: str) -> Any:
-    from siambench.trackers.params import load_param_file
-
-    try:
-        return load_param_file(tracker)
-    except SiambenchError:
-        return None
-
-
 def split_set_options(tracker: str, params: str | None, items: Iterable[str]
                       ) -> tuple[dict[str, Any], dict[str, Any]]:
     """CLI ``--set key=value`` strings -> ``(overrides, model_config)``.
@@ -207,7 +200,7 @@ def split_set_options(tracker: str, params: str | None, items: Iterable[str]
     checked against the tracker's parameter set (``bundled/<name>/config.yaml``). A third-party
     tracker without a parameter file gets the values unchecked (read as YAML scalars).
     """
-    from siambench.trackers.params import parse_set_options, resolve_params
+    from siambench.trackers.params import parse_set_options
 
     model_items, param_items = [], []
     for item in items:
@@ -224,13 +217,12 @@ def split_set_options(tracker: str, params: str | None, items: Iterable[str]
                 from error
     if not param_items:
         return {}, model_config
-    name = tracker.lower()
-    if name in _SIAMESE or _param_file(name) is not None:
-        reference = resolve_params(name, params)
-        return parse_set_options(param_items, reference, name), model_config
-    from siambench.trackers.registry import _entry_points
-
-    if tracker in _entry_points() or name in _entry_points():
+    entry = tracker_entry(tracker)
+    file = entry.param_file()
+    if file is not None:
+        reference = file.resolve(params, None, entry.name)
+        return parse_set_options(param_items, reference, entry.name), model_config
+    if entry.passthrough:
         overrides = {}
         for item in param_items:
             key, sep, text = item.partition("=")
@@ -253,7 +245,7 @@ def _resolved_params(tracker: Tracker | None, spec: TrackerSpec) -> dict[str, An
 def _param_set_name(spec: TrackerSpec, resolved: Mapping[str, Any]) -> str | None:
     if spec.params is not None:
         return spec.params
-    file = _param_file(spec.name.lower())
+    file = tracker_spec_entry(spec).param_file()
     if file is None:
         return None
     for name in [file.default, *file.sets]:
@@ -275,10 +267,8 @@ def _weights_identity(spec: TrackerSpec) -> tuple[str | None, str]:
             raise SiambenchError(f"weights file {path} does not exist" if kind == "missing" else
                                  f"weights file {path} is {kind}, expected a weights file")
         return str(path.resolve()), file_sha256(path)
-    if spec.name.lower() in _SIAMESE:
-        from siambench.trackers.params import tracker_file
-
-        bundled = tracker_file(spec.name.lower(), "model.pt")
+    if tracker_spec_entry(spec).needs_weights:
+        bundled = tracker_spec_entry(spec).file("model.pt")
         if bundled is not None:
             return str(bundled), file_sha256(bundled)
     return None, "none"
@@ -346,11 +336,13 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
             raise SiambenchError(f"--save-video needs siambench.report.video ({error})") \
                 from error
 
+    entry = tracker_entry(str(tracker))
     spec = TrackerSpec(name=str(tracker), weights=None if weights is None else str(weights),
                        params=params, overrides=dict(overrides or {}),
-                       model_config=dict(model_config or {}), seed=int(seed), device=device)
+                       model_config=dict(model_config or {}), seed=int(seed), device=device,
+                       module=None if entry.source == "built-in" else entry.module)
     weights_source, weights_checksum = _weights_identity(spec)
-    parent_tracker = None if spec.name.lower() == "oracle" else build_tracker(spec)
+    parent_tracker = None if per_sequence(spec) else build_tracker(spec)
     resolved = _resolved_params(parent_tracker, spec)
     chash = config_hash(spec.name.lower(), resolved, spec.model_config)
     random_weights = spec.weights == "random"

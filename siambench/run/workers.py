@@ -38,8 +38,9 @@ from siambench.results.write import remove_sequence_results, write_runs
 from siambench.run.manifest import file_sha256, now_iso
 from siambench.trackers.base import Tracker, TrackOutput
 
-__all__ = ["CountingTracker", "JobContext", "TrackerSpec", "available_cpus", "build_tracker",
-           "limit_threads", "run_job", "seed_sequence", "speed_fields", "worker_main"]
+__all__ = ["SEQUENCE_INPUTS", "CountingTracker", "JobContext", "TrackerSpec", "available_cpus",
+           "build_tracker", "limit_threads", "per_sequence", "run_job", "seed_sequence",
+           "speed_fields", "tracker_spec_entry", "worker_main"]
 
 _PROGRESS_INTERVAL_S = 0.1
 _PARENT_CHECK_S = 1.0
@@ -57,6 +58,7 @@ class TrackerSpec:
     model_config: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     device: str = "cpu"
+    module: str | None = None  # the module that registered a tracker from outside siambench
 
 
 @dataclass(frozen=True)
@@ -109,24 +111,59 @@ def _shifted_groundtruth(sequence: Sequence, origin: int) -> np.ndarray:
     return gt
 
 
+#: Per-sequence inputs a registry entry may ask for (``TrackerEntry.sequence_input``) -> how the
+#: engine computes it from the sequence and the dataset's index origin.
+SEQUENCE_INPUTS: dict[str, Callable[[Sequence, int], Any]] = {
+    "groundtruth": _shifted_groundtruth,
+}
+
+
+def tracker_spec_entry(spec: TrackerSpec) -> Any:
+    """The registry entry of ``spec`` (importing the module that registered it, for a tracker
+    registered outside siambench and its entry points, e.g. in a worker process)."""
+    from siambench.trackers import tracker_entry
+
+    if spec.module:
+        import importlib
+
+        try:
+            importlib.import_module(spec.module)
+        except ImportError as error:
+            raise SiambenchError(f"tracker {spec.name!r} was registered in module {spec.module}, "
+                                 f"which this process cannot import ({error}); register it in an "
+                                 f"importable module or through an entry point") from error
+    return tracker_entry(spec.name)
+
+
+def per_sequence(spec: TrackerSpec) -> bool:
+    """True when the tracker of ``spec`` is built anew for each sequence (it takes a
+    per-sequence input, such as the sequence's ground truth)."""
+    return tracker_spec_entry(spec).sequence_input is not None
+
+
 def build_tracker(spec: TrackerSpec, sequence: Sequence | None = None,
                   origin: int = 0) -> Tracker:
-    """Create the tracker of ``spec``; ``oracle`` is built per sequence from its ground truth
-    (shifted to 0-based coordinates by ``origin``)."""
+    """Create the tracker of ``spec``; a tracker with a per-sequence input is built for
+    ``sequence`` (its input computed with the dataset's index ``origin``)."""
     from siambench.trackers import create_tracker
 
-    if spec.name.lower() == "oracle":
-        if sequence is None:
-            raise SiambenchError("the oracle tracker is built per sequence")
-        return create_tracker("oracle", groundtruth=_shifted_groundtruth(sequence, origin))
+    entry = tracker_spec_entry(spec)
     kwargs: dict[str, Any] = dict(spec.overrides)
+    if entry.sequence_input is not None:
+        if sequence is None:
+            raise SiambenchError(f"tracker {spec.name!r} is built per sequence")
+        if entry.sequence_input not in SEQUENCE_INPUTS:
+            raise SiambenchError(f"tracker {spec.name!r} asks for the per-sequence input "
+                                 f"{entry.sequence_input!r}; the run engine provides "
+                                 f"{', '.join(SEQUENCE_INPUTS)}")
+        kwargs[entry.sequence_input] = SEQUENCE_INPUTS[entry.sequence_input](sequence, origin)
     if spec.model_config:
         kwargs["model_config"] = dict(spec.model_config)
     if spec.weights is not None:
         kwargs["weights"] = spec.weights
     if spec.params is not None:
         kwargs["params"] = spec.params
-    if spec.name.lower() in ("siamrpn", "siamfc"):
+    if entry.takes_seed:
         kwargs["seed"] = spec.seed
     if spec.device != "cpu":
         kwargs["device"] = spec.device
@@ -271,7 +308,7 @@ def worker_main(index: int, spec: TrackerSpec, context: JobContext, threads: int
         from siambench.datasets import load_dataset
 
         dataset = load_dataset(context.dataset, context.root)
-        tracker = None if spec.name.lower() == "oracle" else build_tracker(spec)
+        tracker = None if per_sequence(spec) else build_tracker(spec)
         limit_threads(threads)
     except Exception as error:  # noqa: BLE001 - reported to the parent
         events.put(("fatal", index, None, f"{type(error).__name__}: {error}"))

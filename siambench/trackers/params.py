@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
 __all__ = ["BUNDLED", "ParamFile", "check_overrides", "load_param_file", "parse_set_options",
-           "resolve_params", "tracker_file", "trackers_root"]
+           "read_param_file", "real_file", "resolve_params", "tracker_file", "trackers_root"]
 
 ENV_VAR = "SIAMBENCH_TRACKERS"
 #: The package-data folder of ``siambench`` holding the shipped ``<tracker>/`` folders.
@@ -66,7 +66,12 @@ def trackers_root() -> Path | Traversable:
 def tracker_file(tracker: str, name: str) -> Path | None:
     """A real filesystem path of ``<tracker folder>/<tracker>/<name>`` (e.g. ``model.pt`` for
     ``torch.load`` or hashing), or ``None`` when the file does not exist."""
-    resource = trackers_root() / tracker / name
+    return real_file(trackers_root() / tracker / name)
+
+
+def real_file(resource: Path | Traversable) -> Path | None:
+    """A real filesystem path of a file resource (extracted once when it lives in a zip), or
+    ``None`` when it does not exist."""
     if not resource.is_file():
         return None
     if isinstance(resource, Path):
@@ -94,12 +99,34 @@ class ParamFile:
                                    f"known sets: {', '.join(self.sets)}")
         return dict(self.sets[key])
 
+    def resolve(self, params: str | Mapping[str, Any] | None = None,
+                overrides: Mapping[str, Any] | None = None, what: str = "tracker"
+                ) -> dict[str, Any]:
+        """Set ``params`` (name; default set for ``None``), or a full mapping checked against
+        the default set, then ``overrides`` (checked: keys and types)."""
+        if params is None or isinstance(params, str):
+            values = self.get(params)
+            label = f"{what} (set {params or self.default!r})"
+        else:
+            reference = self.get(None)
+            values = {**reference, **check_overrides(reference, dict(params), what)}
+            label = what
+        values.update(check_overrides(values, dict(overrides or {}), label))
+        return values
+
 
 def load_param_file(tracker: str, root: Path | None = None) -> ParamFile:
-    """Read and check ``<root>/<tracker>/config.yaml``."""
+    """Read and check ``<root>/<tracker>/config.yaml`` (root: :func:`trackers_root`)."""
     resource = (trackers_root() if root is None else Path(root)) / tracker / "config.yaml"
     if not resource.is_file():
         raise SiambenchError(f"tracker {tracker!r} has no parameter file: {resource} is missing")
+    return read_param_file(resource)
+
+
+def read_param_file(resource: Path | Traversable) -> ParamFile:
+    """Read and check one ``config.yaml`` (a path, or a package resource)."""
+    if not resource.is_file():
+        raise SiambenchError(f"parameter file {resource} is missing")
     path = Path(str(resource))  # names the file in messages (its real path for files on disk)
     try:
         data = yaml.safe_load(resource.read_text(encoding="utf-8"))
@@ -185,13 +212,4 @@ def resolve_params(tracker: str, params: str | Mapping[str, Any] | None = None,
                    root: Path | None = None) -> dict[str, Any]:
     """The parameter dict of ``tracker``: set ``params`` (name; default set for ``None``) of its
     config file, or a full mapping checked against the default set, then ``overrides``."""
-    file = load_param_file(tracker, root)
-    if params is None or isinstance(params, str):
-        values = file.get(params)
-        label = f"{tracker} (set {params or file.default!r})"
-    else:
-        reference = file.get(None)
-        values = {**reference, **check_overrides(reference, dict(params), tracker)}
-        label = tracker
-    values.update(check_overrides(values, dict(overrides or {}), label))
-    return values
+    return load_param_file(tracker, root).resolve(params, overrides, tracker)

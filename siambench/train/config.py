@@ -22,7 +22,6 @@ from siambench.errors import DataFormatError, SiambenchError, UnknownNameError
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
-TRACKERS = ("siamrpn", "siamfc")
 #: The bundled configs: package data ``siambench/train/configs/<name>.yaml``.
 CONFIG_DIR = files("siambench.train") / "configs"
 
@@ -67,6 +66,8 @@ _COMMON: dict[str, Any] = {
     "max_steps": 0,             # stop (saving the training state) after this global step; 0 = off
 }
 
+#: The training recipes (a tracker's registry entry names its recipe: ``TrackerEntry.training``)
+#: -> their default settings.
 DEFAULTS: dict[str, dict[str, Any]] = {
     "siamrpn": {
         **_COMMON,
@@ -154,9 +155,8 @@ def resolve_config(tracker: str, config: str | Path | None = "cpu",
     ``config``: a bundled name (:func:`available_configs`), a path to a YAML file with
     ``siamrpn:`` / ``siamfc:`` sections, or ``None`` for the bare defaults.
     """
-    if tracker not in DEFAULTS:
-        raise UnknownNameError(f"cannot train tracker {tracker!r}; trainable: {', '.join(TRACKERS)}")
-    result = copy.deepcopy(DEFAULTS[tracker])
+    recipe = training_recipe(tracker)
+    result = copy.deepcopy(DEFAULTS[recipe])
     if config is not None:
         path: Path | Traversable = Path(config)
         if not path.suffix:
@@ -175,11 +175,26 @@ def resolve_config(tracker: str, config: str | Path | None = "cpu",
         result["config_name"] = None
     if overrides:
         _merge(result, {k: v for k, v in overrides.items() if k != "config_name"}, "--set")
-    _check(tracker, result)
+    _check(recipe, result)
     return result
 
 
-def _check(tracker: str, cfg: Mapping[str, Any]) -> None:
+def training_recipe(tracker: str) -> str:
+    """The training recipe (a key of :data:`DEFAULTS`) of tracker ``tracker``, from its registry
+    entry; an error naming the trainable trackers when it has none."""
+    from siambench.trackers import tracker_entry, trainable_trackers
+
+    try:
+        recipe = tracker_entry(tracker).training
+    except UnknownNameError:
+        recipe = None
+    if recipe is None or recipe not in DEFAULTS:
+        raise UnknownNameError(f"cannot train tracker {tracker!r}; trainable: "
+                               f"{', '.join(trainable_trackers())}")
+    return recipe
+
+
+def _check(recipe: str, cfg: Mapping[str, Any]) -> None:
     positive = ("epochs", "pairs_per_epoch", "batch_size", "frame_range", "log_every",
                 "template_size", "search_size", "val_every")
     for key in positive:
@@ -207,7 +222,7 @@ def _check(tracker: str, cfg: Mapping[str, Any]) -> None:
     if cfg["keep_best"] and not int(cfg["val_sequences"]) > 0:
         raise SiambenchError("training setting keep_best needs validation: set val_sequences "
                              "(synthetic-val sequences, e.g. --set val_sequences=12)")
-    if tracker == "siamfc" and cfg["neg_prob"]:
+    if recipe == "siamfc" and cfg["neg_prob"]:
         raise SiambenchError("negative pairs (neg_prob) are a SiamRPN option; SiamFC trains on "
                              "positive pairs only")
     if (cfg["search_size"] - cfg["template_size"]) % 8:

@@ -53,7 +53,7 @@ from siambench.models.checkpoint import (
     save_checkpoint,
 )
 from siambench.models.losses import balanced_logistic_loss, siamrpn_loss
-from siambench.train.config import resolve_config
+from siambench.train.config import resolve_config, training_recipe
 from siambench.train.data import PairDataset, SkipSampler
 from siambench.train.distributed import (
     DistInfo,
@@ -375,6 +375,7 @@ class _Trainer:
     def __init__(self, tracker: str, out: Path, cfg: dict[str, Any], info: DistInfo, dev: torch.device,
                  command: str, progress: bool) -> None:
         self.tracker, self.out, self.cfg = tracker, out, cfg
+        self.recipe = training_recipe(tracker)  # labels, losses and pairs of this pipeline
         self.info, self.dev, self.command, self.progress = info, dev, command, progress
         self.state_path, self.ckpt_path = out / STATE_FILE, out / CHECKPOINT_FILE
         self.seed = int(cfg["seed"])
@@ -399,8 +400,8 @@ class _Trainer:
         np.random.seed(self.seed)
         torch.manual_seed(self.seed)
         model_cfg = dict(cfg["model"])
-        self.model_name = str(model_cfg.pop("name", self.tracker))
-        if self.model_name.split("-")[0] != self.tracker:
+        self.model_name = str(model_cfg.pop("name", self.recipe))
+        if self.model_name.split("-")[0] != self.recipe:
             raise SiambenchError(f"model {self.model_name!r} cannot be trained as tracker {self.tracker!r}")
         self.model = build_model(self.model_name, seed=self.seed, **model_cfg)
         if cfg["backbone_init"] and not resume:
@@ -465,7 +466,7 @@ class _Trainer:
             log.warning("training: %d sequences skipped (listed in the checkpoint metadata)",
                         len(self.index.skipped))
         self.labels_fc = None
-        if self.tracker == "siamfc":
+        if self.recipe == "siamfc":
             self.labels_fc = fc_labels(self.model.score_size(int(cfg["search_size"])), cfg).to(self.dev)
         self.batch = int(cfg["batch_size"])
         self.per_rank = int(cfg["pairs_per_epoch"]) // info.world
@@ -514,7 +515,7 @@ class _Trainer:
         table = self.index.sample_pairs(self.per_rank * info.world, seed=self.seed, epoch=epoch,
                                         frame_range=int(cfg["frame_range"]),
                                         neg_prob=float(cfg["neg_prob"]))[info.rank::info.world]
-        dataset = PairDataset(self.index, table[:self.steps_per_epoch * batch], cfg, self.tracker,
+        dataset = PairDataset(self.index, table[:self.steps_per_epoch * batch], cfg, self.recipe,
                               model.config)
         loader = DataLoader(dataset, batch_size=batch,
                             sampler=SkipSampler(len(dataset), self.step_in_epoch * batch),
@@ -526,7 +527,7 @@ class _Trainer:
                    unit="step", disable=not (self.progress and info.is_main), file=sys.stderr,
                    mininterval=2.0, initial=0)
         for sample in bar:
-            losses = train_step(self.wrapped, self.optimizer, sample, cfg, self.tracker, device=self.dev,
+            losses = train_step(self.wrapped, self.optimizer, sample, cfg, self.recipe, device=self.dev,
                                 scaler=self.scaler, labels_fc=self.labels_fc, params=model.parameters())
             if not math.isfinite(losses[0]):
                 raise SiambenchError(f"training diverged: loss {losses[0]} at step "
