@@ -221,7 +221,7 @@ def run_command(tracker: str, dataset: str, root: Path | None, weights: str | No
                 sequences: str | None, workers: int, device: str, repetitions: int | None,
                 shard: str | None, force: bool, save_video: Path | None, label: str | None,
                 seed: int, quiet: bool) -> None:
-    """Run a tracker on a benchmark under its protocol and write the official result layout.
+    """Run a tracker on a benchmark under its protocol and write the official result format.
 
     Resumable: a rerun skips sequences already complete with the same configuration (run.json
     in the results folder). Exits 1 when a sequence failed. Example:

@@ -256,7 +256,7 @@ CATALOGUE: list[tuple[str, str, Damage, str, int]] = [
        r"line\)$", 1) for fmt in ("vot", "got10k")],
     *[(f"{fmt}-list-wrong-names", fmt, list_wrong_names,
        r"^Error: {root}/list\.txt: none of the 2 sequences it lists has a folder in {root} "
-       r"\(first: 'nothing-here'\)\. Expected layout: ", 1) for fmt in ("vot", "got10k")],
+       r"\(first: 'nothing-here'\)\. Expected folder structure: ", 1) for fmt in ("vot", "got10k")],
     *[(f"{fmt}-list-one-unknown", fmt, list_one_unknown, r"^missing \(1\): not-a-sequence$", 0)
       for fmt in ("vot", "got10k")],
     *[(f"{fmt}-list-is-a-folder", fmt, list_is_a_folder,
@@ -268,7 +268,7 @@ CATALOGUE: list[tuple[str, str, Damage, str, int]] = [
     *[(f"{fmt}-root-is-a-frame", fmt, root_is_a_file,
        r"^Error: {root} is a file, expected a folder" + (r" \(or a \.json annotation file\)"
                                                          if fmt == "vot" else "")
-       + rf": the root of dataset {DATASETS[fmt]}\. Expected layout: ", 1) for fmt in DATASETS],
+       + rf": the root of dataset {DATASETS[fmt]}\. Expected folder structure: ", 1) for fmt in DATASETS],
     ("vot-root-is-list-txt", "vot", root_is_a_text_file,
      r"^Error: {root} is a file, expected a folder \(or a \.json annotation file\)", 1),
     *[(f"{fmt}-root-link-loop", fmt, root_link_loop,

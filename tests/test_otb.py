@@ -261,6 +261,7 @@ def test_image_layout_with_generated_frames(tmp_path: Path) -> None:
     ds = load(tmp_path, "otb2013")
     deer = ds["Deer"]
     assert ds.names == ["Deer"] and len(deer) == 71 and deer.problems(decode="all") == []
+    assert deer.meta["format"] == "images"
     np.testing.assert_array_equal(deer.groundtruth[2], [3, 4, 10, 20])
     assert deer.frame(5).shape == (4, 6, 3)
     assert int(deer.frame(5)[0, 0, 0]) in range(3, 8)  # JPEG of a flat value 5
@@ -304,7 +305,7 @@ def test_bad_gt_raises_only_for_its_sequence(tmp_path: Path) -> None:
 
 
 def test_not_found(tmp_path: Path) -> None:
-    with pytest.raises(DatasetNotFoundError, match="Expected layout"):
+    with pytest.raises(DatasetNotFoundError, match="Expected folder structure"):
         load(tmp_path, "otb100")
     with pytest.raises(DatasetNotFoundError, match="no otb50 sequence"):
         load(tmp_path / "absent", "otb50")

@@ -374,7 +374,7 @@ def test_repetitions_and_early_stop(tmp_path: Path) -> None:
         run_sequence(steady, seq, got, origin=0, repetitions=0)
     with pytest.raises(SiambenchError, match="unknown kind"):
         run_sequence(steady, seq, Protocol(name="x", kind="weird", repetitions=1, metric_family="ope",
-                                           result_layout="ope"), origin=0)
+                                           result_format="ope"), origin=0)
 
 
 def test_same_run_ignores_times() -> None:

@@ -34,9 +34,9 @@ def test_unknown_protocol():
 @pytest.mark.parametrize("name, family", [("ope", "ope"), ("lasot", "ope"), ("uav123", "ope"),
                                           ("got10k", "got10k"), ("vot2016", "vot"),
                                           ("vot2017", "vot"), ("vot2018", "vot"), ("vot2019", "vot")])
-def test_each_protocol_states_its_metric_family_and_result_layout(name, family):
+def test_each_protocol_states_its_metric_family_and_result_format(name, family):
     protocol = load_protocol(name)
-    assert protocol.metric_family == family and protocol.result_layout == family
+    assert protocol.metric_family == family and protocol.result_format == family
 
 
 def test_uav123_has_its_own_protocol_with_lasots_parameters():

@@ -1,4 +1,4 @@
-"""Raw-result reading, alignment, writing and GOT-10k packing: hand-made layouts and real sets."""
+"""Raw-result reading, alignment, writing and GOT-10k packing: hand-made formats and real sets."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def otb_struct(res, kind="rect", start=1, anno_begin=1, fps=50.0, repeat=1) -> n
     return array
 
 
-# -- one-pass text layouts -------------------------------------------------------------------
+# -- one-pass text formats -------------------------------------------------------------------
 
 def test_ope_folder_delimiters_times_and_no_final_newline(tmp_path):
     tracker = tmp_path / "MyTracker"
@@ -85,7 +85,7 @@ def test_ope_folder_delimiters_times_and_no_final_newline(tmp_path):
     put(tracker, "blurCar1.txt", "1 2 3 4\n5, 6\t7 8\nnan,nan,nan,nan\n")  # mixed, NaN
     put(tracker, "times/blurCar1_time.txt", "0.1\n0.2\n0.3\n")  # got10k OTB side folder
     results = read_tracker(tracker)
-    assert results.layout == "ope-txt" and results.name == "MyTracker"
+    assert results.format == "ope-txt" and results.name == "MyTracker"
     assert sorted(results.sequences) == ["Basketball", "blurCar1", "jogging_1"]
     run, = results.sequences["Basketball"]
     np.testing.assert_array_equal(run.boxes, [[1.5, 2, 3, 4], [5, 6, 7, 8.25]])
@@ -140,7 +140,7 @@ def test_vot_codes_rects_polygons_and_times(tmp_path):
     put(tracker, "baseline/bag/bag_001.txt", "1\n1,1,5,5\n")
     put(tracker, "baseline/bag/bag_time.txt", "0.1,0.2\n0.3,0.4\n")  # got10k: column per rep
     results = read_tracker(tracker)
-    assert results.layout == "vot" and sorted(results.sequences) == ["ants1", "bag"]
+    assert results.format == "vot" and sorted(results.sequences) == ["ants1", "bag"]
     first, second = results.sequences["ants1"]
     assert first.is_supervised and len(first) == 9
     assert first.codes.tolist() == [INIT, REGION, FAILURE, SKIPPED, SKIPPED, INIT, REGION,
@@ -173,7 +173,7 @@ def test_got10k_repetitions_and_time_columns(tmp_path):
     put(tracker, f"{seq}/{seq}_002.txt", "1,2,3,4\n5,6,7,9\n")
     put(tracker, f"{seq}/{seq}_time.txt", "0.1,0.2\n0.3,0.4\n")
     results = read_tracker(tracker)
-    assert results.layout == "got10k"
+    assert results.format == "got10k"
     runs = results.sequences[seq]
     assert [r.boxes[1, 3] for r in runs] == [8, 9]
     np.testing.assert_array_equal(runs[1].times, [0.2, 0.4])
@@ -181,15 +181,15 @@ def test_got10k_repetitions_and_time_columns(tmp_path):
 
 # -- zips ----------------------------------------------------------------------------------------
 
-def test_zip_of_each_layout_reads_like_the_folder(tmp_path):
+def test_zip_of_each_format_reads_like_the_folder(tmp_path):
     src = tmp_path / "src"
     put(src / "ope", "Car.txt", "1,2,3,4\n")
     put(src / "vot", "baseline/car/car_001.txt", VOT_RUN)
     put(src / "got", "car/car_001.txt", "1,2,3,4\n")
-    for layout in ("ope", "vot", "got"):
-        folder = read_tracker(src / layout)
-        archive = read_tracker(zip_folder(src / layout, tmp_path / f"{layout}.zip"))
-        assert archive.layout == folder.layout and archive.name == layout
+    for fmt in ("ope", "vot", "got"):
+        folder = read_tracker(src / fmt)
+        archive = read_tracker(zip_folder(src / fmt, tmp_path / f"{fmt}.zip"))
+        assert archive.format == folder.format and archive.name == fmt
         for seq, runs in folder.sequences.items():
             other = archive.sequences[seq][0]
             for field in ("boxes", "codes", "regions"):
@@ -221,7 +221,7 @@ def test_otb_mat_struct_array_bare_result_and_affine(tmp_path):
     put(folder, "Human4_2_siamfc3s.mat", mat_bytes({"results": otb_struct(res[:1])}))
     put(folder, "Jogging_1_siamfc3s.mat", mat_bytes({"result": res.astype(np.int16)}))
     results = read_tracker(folder)
-    assert results.layout == "otb-mat" and results.name == "results_SiamFC-3s"
+    assert results.format == "otb-mat" and results.name == "results_SiamFC-3s"
     assert sorted(results.sequences) == ["Human4_2", "Jogging_1", "Tiger1"]
     tiger, = results.sequences["Tiger1"]
     assert tiger.boxes.tolist() == res.tolist() and tiger.start_frame == 6
@@ -275,7 +275,7 @@ def test_otb_json(tmp_path):
         ' [292.0, 106.5, 66.0, 84.0]]}]')
     put(tmp_path / "STRUCK", "scores_tb100/ALL.json", '[{"successRateList": [1, 0.5]}]')
     results = read_tracker(tmp_path / "STRUCK")
-    assert results.layout == "otb-json"
+    assert results.format == "otb-json"
     run, = results.sequences["Tiger1"]
     assert run.boxes.tolist() == [[282, 104, 66, 84], [292, 106.5, 66, 84]]
     assert run.start_frame == 1 and run.times.tolist() == [0.125, 0.125]
@@ -491,7 +491,7 @@ SOARKEY_OTB = ["ATOM", "CFNet", "DaSiamRPN", "MDNet", "Ocean", "Ocean-online", "
 def test_real_soarkey_otb100_sets(shared_data):
     for name in SOARKEY_OTB:
         results = read_tracker(shared_data / "Soarkey_tracking_raw_results/OTB100" / name)
-        assert results.layout == "ope-txt" and len(results.sequences) == 100, name
+        assert results.format == "ope-txt" and len(results.sequences) == 100, name
     siamrpn = read_tracker(shared_data / "Soarkey_tracking_raw_results/OTB100/SiamRPN")
     assert siamrpn.sequences["Basketball"][0].boxes[:2].tolist() == [[197, 213, 231, 294],
                                                                      [193, 212, 34, 81]]
@@ -557,7 +557,7 @@ def test_real_vot_sets(shared_data):
                         ("VOT2019", ("Ocean", "Ocean-online", "Ocean_VOT2019_0.323"))):
         for name in names:
             results = read_tracker(soarkey / year / name)
-            assert results.layout == "vot" and len(results.sequences) == 60
+            assert results.format == "vot" and len(results.sequences) == 60
             assert all(runs[0].codes[0] == INIT for runs in results.sequences.values())
             counts = vot_counts(results)
             # a failure within the last 5 frames has no re-initialisation after it
@@ -576,7 +576,7 @@ def test_real_vot_sets(shared_data):
     for name, path in found.items():
         results = read_tracker(path)
         assert len(results.sequences) == 60, name
-        assert results.layout == "vot"
+        assert results.format == "vot"
     siamban = read_tracker(honglin / "SiamBAN/SiamBAN/results/VOT2018/siamban")
     assert sum(len(r[0]) for r in siamban.sequences.values()) == 21356
 
@@ -603,7 +603,7 @@ def test_align_rows_from_image_one_with_a_stated_later_start():
     assert any("taken as images 1-8, rows 6-8 used" in w for w in warnings)
 
 
-def test_write_runs_and_remove_sequence_results_in_each_layout(tmp_path):
+def test_write_runs_and_remove_sequence_results_in_each_format(tmp_path):
     boxes, times = np.array([[1.0, 2.0, 3.0, 4.0]] * 3), np.full(3, 0.01)
     ope, vot = Run(boxes=boxes, times=times), Run(
         codes=np.array([INIT, REGION, FAILURE], dtype=np.int8),
@@ -614,16 +614,16 @@ def test_write_runs_and_remove_sequence_results_in_each_layout(tmp_path):
                         "baseline/a/a_002.txt", "baseline/a/a_002_time.value"],
                 "got10k": ["a/a_001.txt", "a/a_002.txt", "a/a_time.txt"]}
     runs = {"ope": [ope], "vot": [vot, vot], "got10k": [ope, ope]}
-    for layout, names in expected.items():
-        folder = tmp_path / layout
-        written = write_runs(folder, layout, "a", runs[layout])
+    for result_format, names in expected.items():
+        folder = tmp_path / result_format
+        written = write_runs(folder, result_format, "a", runs[result_format])
         assert sorted(p.relative_to(folder).as_posix() for p in written) == names
         assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) \
             == names
         (folder / "b.txt").write_text("1,2,3,4\n")  # another sequence's file stays
-        assert sorted(remove_sequence_results(folder, layout, "a")) == sorted(written)
+        assert sorted(remove_sequence_results(folder, result_format, "a")) == sorted(written)
         assert [p.name for p in folder.rglob("*") if p.is_file()] == ["b.txt"]
-    with pytest.raises(SiambenchError, match="one-pass layout holds one run"):
+    with pytest.raises(SiambenchError, match="one-pass result format holds one run"):
         write_runs(tmp_path / "x", "ope", "a", [ope, ope])
-    with pytest.raises(SiambenchError, match="unknown result layout 'otb'"):
+    with pytest.raises(SiambenchError, match="unknown result format 'otb'"):
         write_runs(tmp_path / "x", "otb", "a", [ope])

@@ -22,7 +22,9 @@ from siambench.run.manifest import (
     config_hash,
     describe_differences,
     read_statuses,
+    update_manifest,
     verify_complete,
+    write_status,
 )
 from siambench.trackers import registry
 from siambench.trackers.base import Tracker, TrackOutput
@@ -73,7 +75,8 @@ def test_identity_on_otb_layout_writes_results_manifest_and_scores(runner, layou
     assert manifest["config_hash"] == config_hash("identity", {}, {})
     assert manifest["weights_checksum"] == "none" and manifest["weights"]["random"] is False
     assert manifest["dataset"] == {"name": "synthetic", "root": str(layouts["otb"].resolve()),
-                                   "protocol": "ope", "origin": 1, "layout": "ope"}
+                                   "protocol": "ope", "origin": 1, "result_format": "ope",
+                                   "metric_family": "ope"}
     assert manifest["repetitions"] == 1 and manifest["seed"] == 0
     assert set(manifest["versions"]) == {"siambench", "torch", "numpy", "opencv", "python"}
     assert manifest["device"] == "cpu" and manifest["host"] and manifest["started"]
@@ -121,7 +124,8 @@ def test_vot_layout_status_lines_and_oracle(runner, layouts, tmp_path):
         assert not (folder / "baseline" / seq.name / f"{seq.name}_002.txt").exists()
         assert (folder / "baseline" / seq.name / f"{seq.name}_001_time.value").is_file()
     manifest = json.loads((folder / "run.json").read_text())
-    assert manifest["dataset"]["layout"] == "vot" and manifest["dataset"]["origin"] == 0
+    assert manifest["dataset"]["result_format"] == "vot" and manifest["dataset"]["origin"] == 0
+    assert manifest["dataset"]["metric_family"] == "vot"
     assert manifest["repetitions"] == 15  # the protocol's; the deterministic tracker ran once
     assert all(s["repetitions"] == 1 for s in manifest["sequences"].values())
     assert "failures" in result.output and "oracle" in result.output
@@ -344,6 +348,23 @@ def test_verify_complete_needs_same_config_weights_and_checksums(tmp_path):
     (tmp_path / "a.txt").write_text("1,2,3,5\n")
     assert not verify_complete(tmp_path, status, "c", "w")
     assert read_statuses(tmp_path / "none") == {}
+
+
+@pytest.mark.parametrize("dataset, pooled", [
+    ({"result_format": "got10k", "metric_family": "got10k"}, True),
+    ({"result_format": "ope", "metric_family": "ope"}, False),  # e.g. got10k-train
+    ({"layout": "got10k"}, True),  # run.json written before metric_family was recorded
+    ({"layout": "ope"}, False),
+])
+def test_manifest_pools_fps_mean_for_the_got10k_metric_family(tmp_path, dataset, pooled):
+    """Two done sequences, 10 fps over 1 frame and 40 fps over 3: the mean over sequences is
+    25, pooled over the frames (GOT-10k) (10 + 3 * 40) / 4 = 32.5."""
+    for name, rate, frames in (("a", 10.0, 1), ("b", 40.0, 3)):
+        write_status(tmp_path, name, {"sequence": name, "status": "done", "fps_mean": rate,
+                                      "tracked_frames": frames})
+    header = {"config_hash": "h", "dataset": {"name": "got10k-val", **dataset}}
+    manifest = update_manifest(tmp_path, header, {"id": "s"}, [])
+    assert manifest["summary"]["fps_mean"] == (32.5 if pooled else 25.0)
 
 
 def test_split_set_options():

@@ -146,6 +146,7 @@ def test_official_layout_with_parent_folders(tmp_path):
     (tmp_path / "data_seq/UAV123/car1").mkdir(parents=True)
     dataset = load_dataset("uav123", tmp_path)
     assert dataset.names == ["bike3", "car1_2"] and len(dataset.meta["missing"]) == 121
+    assert dataset.meta["format"] == "official"
     car = dataset["car1_2"]
     assert car.frame_paths[0] == tmp_path / "data_seq/UAV123/car1/000751.jpg"
     assert car.frame_paths[-1].name == "001627.jpg" and len(car.frame_paths) == 877
@@ -201,7 +202,7 @@ def test_missing_and_unknown(tmp_path):
         load(tmp_path, "uav123")
     with pytest.raises(DatasetNotFoundError, match="is not a folder"):
         load(tmp_path / "notes.txt", "uav123")
-    with pytest.raises(DatasetNotFoundError, match="Expected layout"):
+    with pytest.raises(DatasetNotFoundError, match="Expected folder structure"):
         load_dataset("uav20l", tmp_path / "absent")
     with pytest.raises(UnknownNameError, match="unknown UAV variant 'uav99'"):
         load(tmp_path, "uav99")

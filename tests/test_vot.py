@@ -186,7 +186,7 @@ def test_list_txt_wins_over_json(tmp_path: Path) -> None:
     _write_sequence(tmp_path, "a", [POLY], frames=None)
     (tmp_path / "list.txt").write_text("a\n")
     (tmp_path / "VOT2018.json").write_text("{}")
-    assert vot.load(tmp_path, "vot2018").meta["layout"] == "vot"
+    assert vot.load(tmp_path, "vot2018").meta["format"] == "vot"
 
 
 def test_registry_entry(tmp_path: Path) -> None:
@@ -219,7 +219,7 @@ def test_json_layout(tmp_path: Path) -> None:
     for index in range(1, 4):
         _write_jpg(tmp_path / "withimages" / "color" / f"{index:08d}.jpg")
     dataset = vot.load(tmp_path, "vot2016")
-    assert dataset.meta["layout"] == "pysot-json"
+    assert dataset.meta["format"] == "pysot-json"
     assert dataset.meta["year"] == 2016
     with_images, no_images = dataset["withimages"], dataset["noimages"]
     assert with_images.groundtruth[1].tolist() == [1.25, 2, 11, 2, 11, 12, 1, 12.5]

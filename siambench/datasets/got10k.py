@@ -1,6 +1,6 @@
 """GOT-10k train / val / test splits.
 
-Layout (the official release, read as got10k's toolkit does)::
+Folder structure (the official release, read as got10k's toolkit does)::
 
     <root>/{train,val,test}/list.txt         one sequence folder name per line
     <root>/<split>/GOT-10k_Val_000001/
@@ -49,9 +49,9 @@ _LABELS: tuple[tuple[str, str, int], ...] = (
     ("absence.label", "absent", 1), ("cover.label", "cover", 8),
     ("cut_by_image.label", "cut_by_image", 1))
 _RESOLUTION = re.compile(r"^\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
-_LAYOUT = ("<root>/{split}/list.txt and <root>/{split}/<sequence>/00000001.jpg, groundtruth.txt, "
-           "absence.label, cover.label, cut_by_image.label, meta_info.ini (<root> may also be "
-           "the {split} folder itself)")
+_FOLDER_STRUCTURE = ("<root>/{split}/list.txt and <root>/{split}/<sequence>/00000001.jpg, groundtruth.txt, "
+                     "absence.label, cover.label, cut_by_image.label, meta_info.ini (<root> may also be "
+                     "the {split} folder itself)")
 
 
 def load(root: Path, variant: str) -> Dataset:
@@ -76,7 +76,7 @@ def load(root: Path, variant: str) -> Dataset:
         raise DatasetNotFoundError(
             f"{list_file}: none of the {len(names)} sequences it lists has a folder in {folder} "
             f"(first: {names[0]!r}" + (f", which is {kinds[names[0]]}" if names[0] in kinds else "")
-            + f"). Expected layout: {_LAYOUT.format(split=split)}")
+            + f"). Expected folder structure: {_FOLDER_STRUCTURE.format(split=split)}")
     sequences: list[Sequence] = []
     for name in names:
         if name in found:
@@ -86,7 +86,7 @@ def load(root: Path, variant: str) -> Dataset:
                                     "folder", hint=f"listed in {list_file.name}")
             sequences.append(unusable_sequence(name, error, dataset=f"got10k-{split}",
                                                source=folder / name))
-    meta = {"split": split, "missing": missing, "layout": "got10k"}
+    meta = {"split": split, "missing": missing, "format": "got10k"}
     return Dataset(f"got10k-{split}", sequences, root=folder, meta=meta)
 
 
@@ -111,8 +111,8 @@ def parse_resolution(text: str, path: Path) -> tuple[int, int]:
 def _split_folder(root: Path, split: str) -> Path:
     """The folder holding ``list.txt``: ``root/<split>`` or ``root`` itself."""
     if not root.is_dir():
-        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected layout: "
-                                   f"{_LAYOUT.format(split=split)}")
+        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected folder structure: "
+                                   f"{_FOLDER_STRUCTURE.format(split=split)}")
     candidates = [root / split]
     candidates += [p for p in sorted(root.iterdir()) if p.name.lower() == split and p.name != split]
     for candidate in candidates:
@@ -131,7 +131,7 @@ def _split_folder(root: Path, split: str) -> Path:
         return root
     raise DatasetNotFoundError(
         f"{root}: no GOT-10k {split} split found (looked for {root / split / 'list.txt'} and "
-        f"{root / 'list.txt'}). Expected layout: {_LAYOUT.format(split=split)}")
+        f"{root / 'list.txt'}). Expected folder structure: {_FOLDER_STRUCTURE.format(split=split)}")
 
 
 class _MetaInfo:

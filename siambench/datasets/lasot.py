@@ -1,6 +1,6 @@
 """LaSOT (Fan et al., CVPR 2019): 1,400 sequences of 70 classes, 280 of them in the test split.
 
-Layout of one sequence (``<name>`` is ``<class>-<n>``, e.g. ``airplane-1``)::
+Folder structure of one sequence (``<name>`` is ``<class>-<n>``, e.g. ``airplane-1``)::
 
     <root>/<class>/<name>/img/00000001.jpg ...   (8 digits)
     <root>/<class>/<name>/groundtruth.txt        x,y,w,h per line, comma-separated, 1-based
@@ -101,7 +101,7 @@ def load(root: Path, variant: str) -> Dataset:
     if not sequences:
         raise DatasetNotFoundError(
             f"none of the {len(entries)} LaSOT {variant} sequences found in {root}. "
-            f"Expected layout: {get_spec(name).layout}")
+            f"Expected folder structure: {get_spec(name).folder_structure}")
     return Dataset(name, sequences, root=root, meta={"missing": missing, "split": variant})
 
 

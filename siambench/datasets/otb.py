@@ -151,13 +151,13 @@ def load(root: Path, variant: str) -> Dataset:
         return _dataset(found, entries, variant, root)
     if not root.is_dir():
         raise DatasetNotFoundError(f"no {variant} sequence found: {not_a_folder(root)}. "
-                                   f"Expected layout: {_layout_text()}")
+                                   f"Expected folder structure: {_folder_structure()}")
     for builder in (_from_image_folders, _from_annotation_folder, _from_json):
         found = builder(root, entries, variant)
         if found is not None:
             return _dataset(found, entries, variant, root)
     raise DatasetNotFoundError(
-        f"no {variant} sequence found in {root}. Expected layout: {_layout_text()}")
+        f"no {variant} sequence found in {root}. Expected folder structure: {_folder_structure()}")
 
 
 def _dataset(found: tuple[list[Sequence], str], entries: list[OTBEntry], variant: str,
@@ -169,7 +169,7 @@ def _dataset(found: tuple[list[Sequence], str], entries: list[OTBEntry], variant
                    meta={"missing": missing, "source": source, "variant": variant})
 
 
-def _layout_text() -> str:
+def _folder_structure() -> str:
     return ("<root>/<Seq>/img/0001.jpg ... and <root>/<Seq>/groundtruth_rect.txt (two-target "
             "sequences: groundtruth_rect.1.txt, .2.txt); or, to score only, the OTB toolkit's "
             "annotation folder <root>/<Seq>.txt (+ att/<Seq>.txt), or a pysot-style "
@@ -258,8 +258,8 @@ def _manifest_gt_reader(entry: OTBEntry, path: Path) -> Callable[[], np.ndarray]
     return lambda: _cut_groundtruth(read_number_rows(path), entry, path)
 
 
-def _entry_meta(entry: OTBEntry, layout: str) -> dict[str, Any]:
-    return {"layout": layout, "folder": entry.folder, "gt_file": entry.gt_file,
+def _entry_meta(entry: OTBEntry, fmt: str) -> dict[str, Any]:
+    return {"format": fmt, "folder": entry.folder, "gt_file": entry.gt_file,
             "start_frame": entry.start, "end_frame": entry.end,
             "skip_gt_rows": entry.skip_gt_rows}
 
@@ -412,7 +412,7 @@ def load_folder(root: Path, dataset: str) -> Dataset:
     """
     root = Path(root)
     if not root.is_dir():
-        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected layout: {_FOLDER_LAYOUT}")
+        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected folder structure: {_FOLDER_STRUCTURE}")
     sequences: list[Sequence] = []
     for folder in _children(root):
         if folder.is_symlink() and not folder.exists():  # broken or a loop: never skip silently
@@ -442,16 +442,16 @@ def load_folder(root: Path, dataset: str) -> Dataset:
             sequences.append(Sequence(
                 name, groundtruth=_gt_reader(gt_path), frame_paths=frames,
                 attributes=attributes, dataset=dataset, source=gt_path,
-                meta={"layout": "images", "folder": folder.name, "gt_file": gt_path.name}))
+                meta={"format": "images", "folder": folder.name, "gt_file": gt_path.name}))
     if not sequences:
         raise DatasetNotFoundError(f"no sequence in the OTB layout found in {root}. "
-                                   f"Expected layout: {_FOLDER_LAYOUT}")
+                                   f"Expected folder structure: {_FOLDER_STRUCTURE}")
     return Dataset(dataset, sequences, root=root, meta={"missing": [], "source": "images"})
 
 
-_FOLDER_LAYOUT = ("<root>/<Seq>/img/0001.jpg ... (jpg or png), <root>/<Seq>/groundtruth_rect.txt "
-                  "(or groundtruth_rect.1.txt, .2.txt for several targets), optional "
-                  "<root>/<Seq>/attrs.txt")
+_FOLDER_STRUCTURE = ("<root>/<Seq>/img/0001.jpg ... (jpg or png), <root>/<Seq>/groundtruth_rect.txt "
+                     "(or groundtruth_rect.1.txt, .2.txt for several targets), optional "
+                     "<root>/<Seq>/attrs.txt")
 
 
 def _gt_reader(path: Path) -> Callable[[], np.ndarray]:

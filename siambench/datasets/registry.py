@@ -38,7 +38,8 @@ class DatasetSpec:
 
     ``loader`` is ``"module:function"``; the function is called as ``function(root, variant)``
     and returns a :class:`Dataset`. ``folders`` are the folder names looked for under the data
-    roots; ``layout`` is the expected layout, shown when the dataset is not found.
+    roots; ``folder_structure`` is the expected folder structure (text), shown when the
+    dataset is not found.
     ``origin`` is the pixel index of the image's first column/row in the ground truth: 1 for
     the MATLAB-era benchmarks (OTB, UAV123, LaSOT, and the synthetic benchmark's OTB layout), 0
     for VOT (as pysot and the VOT toolkit use it) and GOT-10k. Trackers work in 0-based array
@@ -52,7 +53,7 @@ class DatasetSpec:
     variant: str
     folders: tuple[str, ...]
     description: str
-    layout: str
+    folder_structure: str
     protocol: str
     aliases: tuple[str, ...] = ()
     generated: bool = False
@@ -64,67 +65,67 @@ class DatasetSpec:
         return getattr(importlib.import_module(module_name), function)
 
 
-_OTB_LAYOUT = ("<root>/<Seq>/img/0001.jpg ... and <root>/<Seq>/groundtruth_rect.txt "
-               "(two-target sequences: groundtruth_rect.1.txt, .2.txt); or, to score only, the "
-               "OTB toolkit's annotation folder <root>/<Seq>.txt (+ att/<Seq>.txt), or a "
-               "pysot-style <root>/OTB2015.json / OTB100.json")
-_VOT_LAYOUT = ("<root>/list.txt, <root>/<seq>/groundtruth.txt, frames in <root>/<seq>/color/"
-               "00000001.jpg (or directly in <root>/<seq>/), optional <seq>/*.tag; or a "
-               "pysot-style <root>/VOT2018.json")
-_GOT_LAYOUT = ("<root>/{split}/list.txt and <root>/{split}/GOT-10k_{Split}_000001/00000001.jpg, "
-               "groundtruth.txt, absence.label, cover.label, cut_by_image.label, meta_info.ini "
-               "(<root> may also be the {split} folder itself)")
-_LASOT_LAYOUT = ("<root>/<class>/<class>-<n>/img/00000001.jpg, groundtruth.txt, "
-                 "full_occlusion.txt, out_of_view.txt (or <root>/<class>-<n>/... without the "
-                 "class level)")
-_UAV_LAYOUT = ("<root>/data_seq/UAV123/<folder>/000001.jpg and <root>/anno/UAV123/<seq>.txt; or "
-               "just the annotation folder (anno/UAV123/ or a flat folder of <seq>.txt) to score")
-_UAV10_LAYOUT = ("<root>/data_seq/UAV123_10fps/<folder>/000001.jpg and "
-                 "<root>/anno/UAV123_10fps/<seq>.txt (or <root>/<seq>/000001.jpg beside "
-                 "<root>/<seq>.txt); or just the annotation folder to score")
-_SYNTH_LAYOUT = "generated automatically; or `siambench data synth --out DIR` and --root DIR"
+_OTB_FOLDER_STRUCTURE = ("<root>/<Seq>/img/0001.jpg ... and <root>/<Seq>/groundtruth_rect.txt "
+                         "(two-target sequences: groundtruth_rect.1.txt, .2.txt); or, to score only, the "
+                         "OTB toolkit's annotation folder <root>/<Seq>.txt (+ att/<Seq>.txt), or a "
+                         "pysot-style <root>/OTB2015.json / OTB100.json")
+_VOT_FOLDER_STRUCTURE = ("<root>/list.txt, <root>/<seq>/groundtruth.txt, frames in <root>/<seq>/color/"
+                         "00000001.jpg (or directly in <root>/<seq>/), optional <seq>/*.tag; or a "
+                         "pysot-style <root>/VOT2018.json")
+_GOT_FOLDER_STRUCTURE = ("<root>/{split}/list.txt and <root>/{split}/GOT-10k_{Split}_000001/00000001.jpg, "
+                         "groundtruth.txt, absence.label, cover.label, cut_by_image.label, meta_info.ini "
+                         "(<root> may also be the {split} folder itself)")
+_LASOT_FOLDER_STRUCTURE = ("<root>/<class>/<class>-<n>/img/00000001.jpg, groundtruth.txt, "
+                           "full_occlusion.txt, out_of_view.txt (or <root>/<class>-<n>/... without the "
+                           "class level)")
+_UAV_FOLDER_STRUCTURE = ("<root>/data_seq/UAV123/<folder>/000001.jpg and <root>/anno/UAV123/<seq>.txt; or "
+                         "just the annotation folder (anno/UAV123/ or a flat folder of <seq>.txt) to score")
+_UAV10_FOLDER_STRUCTURE = ("<root>/data_seq/UAV123_10fps/<folder>/000001.jpg and "
+                           "<root>/anno/UAV123_10fps/<seq>.txt (or <root>/<seq>/000001.jpg beside "
+                           "<root>/<seq>.txt); or just the annotation folder to score")
+_SYNTH_FOLDER_STRUCTURE = "generated automatically; or `siambench data synth --out DIR` and --root DIR"
 
 _BUILTIN: tuple[DatasetSpec, ...] = (
     DatasetSpec("synthetic", "siambench.datasets.synthetic:load", "test", ("synthetic",),
                 "embedded synthetic benchmark, test split (generated on first use)",
-                _SYNTH_LAYOUT, "ope", aliases=("synthetic-test",), generated=True),
+                _SYNTH_FOLDER_STRUCTURE, "ope", aliases=("synthetic-test",), generated=True),
     DatasetSpec("synthetic-train", "siambench.datasets.synthetic:load", "train",
                 ("synthetic-train",), "embedded synthetic benchmark, train split",
-                _SYNTH_LAYOUT, "ope", generated=True),
+                _SYNTH_FOLDER_STRUCTURE, "ope", generated=True),
     DatasetSpec("synthetic-val", "siambench.datasets.synthetic:load", "val",
                 ("synthetic-val",), "embedded synthetic benchmark, validation split (training "
-                "validates on it)", _SYNTH_LAYOUT, "ope", generated=True),
+                "validates on it)", _SYNTH_FOLDER_STRUCTURE, "ope", generated=True),
     DatasetSpec("otb2013", "siambench.datasets.otb:load", "otb2013",
                 ("OTB2013", "OTB100", "OTB2015", "OTB"), "OTB-2013 (CVPR13), 51 targets",
-                _OTB_LAYOUT, "ope", aliases=("cvpr13", "otb-2013"), file_suffixes=(".json",)),
+                _OTB_FOLDER_STRUCTURE, "ope", aliases=("cvpr13", "otb-2013"), file_suffixes=(".json",)),
     DatasetSpec("otb50", "siambench.datasets.otb:load", "otb50",
                 ("OTB50", "OTB100", "OTB2015", "OTB"), "TB-50, the harder half of OTB-100",
-                _OTB_LAYOUT, "ope", aliases=("tb50",), file_suffixes=(".json",)),
+                _OTB_FOLDER_STRUCTURE, "ope", aliases=("tb50",), file_suffixes=(".json",)),
     DatasetSpec("otb100", "siambench.datasets.otb:load", "otb100",
                 ("OTB100", "OTB2015", "OTB"), "OTB-2015 / OTB-100 / TB-100, 100 targets",
-                _OTB_LAYOUT, "ope", aliases=("otb2015", "tb100", "otb-100", "otb-2015"),
+                _OTB_FOLDER_STRUCTURE, "ope", aliases=("otb2015", "tb100", "otb-100", "otb-2015"),
                 file_suffixes=(".json",)),
     *(DatasetSpec(f"vot{year}", "siambench.datasets.vot:load", f"vot{year}",
                   (f"VOT{year}", f"vot{year}"), f"VOT{year} short-term (supervised reset)",
-                  _VOT_LAYOUT, f"vot{year}", origin=0, file_suffixes=(".json",))
+                  _VOT_FOLDER_STRUCTURE, f"vot{year}", origin=0, file_suffixes=(".json",))
       for year in (2016, 2017, 2018, 2019)),
     *(DatasetSpec(f"got10k-{split}", "siambench.datasets.got10k:load", split,
                   ("GOT-10k", "GOT10k", "got10k"), f"GOT-10k {split} split",
-                  _GOT_LAYOUT.format(split=split, Split=split.capitalize()),
+                  _GOT_FOLDER_STRUCTURE.format(split=split, Split=split.capitalize()),
                   "ope" if split == "train" else "got10k", origin=0)
       for split in ("train", "val", "test")),
     DatasetSpec("lasot", "siambench.datasets.lasot:load", "test", ("LaSOT", "LaSOTTest", "lasot"),
-                "LaSOT test split, 280 sequences", _LASOT_LAYOUT, "lasot",
+                "LaSOT test split, 280 sequences", _LASOT_FOLDER_STRUCTURE, "lasot",
                 aliases=("lasot-test",)),
     DatasetSpec("lasot-train", "siambench.datasets.lasot:load", "train", ("LaSOT", "lasot"),
-                "LaSOT train split, 1120 sequences", _LASOT_LAYOUT, "lasot"),
+                "LaSOT train split, 1120 sequences", _LASOT_FOLDER_STRUCTURE, "lasot"),
     DatasetSpec("uav123", "siambench.datasets.uav:load", "uav123", ("UAV123", "uav123"),
-                "UAV123, 123 sub-sequences at 30 fps", _UAV_LAYOUT, "uav123"),
+                "UAV123, 123 sub-sequences at 30 fps", _UAV_FOLDER_STRUCTURE, "uav123"),
     DatasetSpec("uav20l", "siambench.datasets.uav:load", "uav20l", ("UAV123", "UAV20L", "uav123"),
-                "UAV20L, 20 long sequences", _UAV_LAYOUT, "uav123"),
+                "UAV20L, 20 long sequences", _UAV_FOLDER_STRUCTURE, "uav123"),
     DatasetSpec("uav123-10fps", "siambench.datasets.uav:load", "uav123-10fps",
                 ("UAV123_10fps", "UAV123-10fps", "UAV123"),
-                "UAV123@10fps, every third frame", _UAV10_LAYOUT, "uav123",
+                "UAV123@10fps, every third frame", _UAV10_FOLDER_STRUCTURE, "uav123",
                 aliases=("uav123@10fps", "uav12310fps")),
 )
 
@@ -197,14 +198,14 @@ def resolve_root(spec: DatasetSpec, root: Path | str | None = None) -> Path:
                     if spec.file_suffixes else "")
             raise DatasetNotFoundError(
                 f"{place} is {kind}, expected a folder{also}: the root of dataset {spec.name}. "
-                f"Expected layout: {spec.layout}")
+                f"Expected folder structure: {spec.folder_structure}")
     for place in places:
         if place.is_dir():
             return place
     looked = "\n".join(f"  - {_shown(place)}" for place in places)
     raise DatasetNotFoundError(
         f"dataset {spec.name} not found. Looked in:\n{looked}\n"
-        f"Expected layout: {spec.layout}\n"
+        f"Expected folder structure: {spec.folder_structure}\n"
         f"Fix: pass --root PATH, set SIAMBENCH_DATA to the folder that holds "
         f"{spec.folders[0]}/, or place (or link) the dataset at datasets/{spec.folders[0]}")
 

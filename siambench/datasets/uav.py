@@ -1,13 +1,14 @@
 """UAV123, UAV20L and UAV123@10fps (Mueller, Smith and Ghanem, ECCV 2016).
 
-Layouts accepted by :func:`load` (``<Sub>`` is ``UAV123``, ``UAV20L`` or ``UAV123_10fps``):
+Formats accepted by :func:`load` (``dataset.meta["format"]``: ``official`` or ``flat``; ``<Sub>`` is
+``UAV123``, ``UAV20L`` or ``UAV123_10fps``):
 
 * official: ``<root>/anno/<Sub>/<seq>.txt`` and frames ``<root>/data_seq/<Img>/<folder>/000001.jpg``
   (6 digits; ``<Img>`` is ``UAV123`` for UAV123 and UAV20L, ``UAV123_10fps`` for the 10 fps set);
   without ``data_seq`` the sequences are annotation-only (scorable, not trackable);
-* the annotation folder itself, or any flat folder of ``<seq>.txt`` (the OTB toolkit's
+* flat: the annotation folder itself, or any flat folder of ``<seq>.txt`` (the OTB toolkit's
   ``anno_UAV123/``); frames, when present, in ``<root>/<folder>/000001.jpg`` beside the files
-  (the layout of the ARCF tracker's ``seq/`` folder).
+  (the folder structure of the ARCF tracker's ``seq/`` folder).
 
 A sequence is a frame range ``start..end`` (1-based, inclusive) of a parent image folder: UAV123
 cuts some long videos into parts (``bird1`` into ``bird1_1..3``) that share their boundary frame
@@ -115,7 +116,7 @@ def load(root: Path, variant: str) -> Dataset:
     """
     spec = _variant(variant)
     root = Path(root)
-    anno_dir, image_dir, layout = _locate(root, spec)
+    anno_dir, image_dir, image_folders = _locate(root, spec)
     entries = manifest(variant)
     sequences, missing = [], []
     for entry in entries:
@@ -129,13 +130,13 @@ def load(root: Path, variant: str) -> Dataset:
                 sequences.append(unusable_sequence(entry.name, error, dataset=variant,
                                                    source=gt_path))
             continue
-        sequences.append(_sequence(entry, gt_path, image_dir, layout, variant, spec))
+        sequences.append(_sequence(entry, gt_path, image_dir, image_folders, variant, spec))
     if not sequences:
         raise DatasetNotFoundError(
             f"no {variant} annotation file (<seq>.txt) found in {anno_dir}. "
-            f"Expected layout: {get_spec(variant).layout}")
+            f"Expected folder structure: {get_spec(variant).folder_structure}")
     return Dataset(variant, sequences, root=root,
-                   meta={"missing": missing, "layout": layout, "fps": spec.fps,
+                   meta={"missing": missing, "format": image_folders, "fps": spec.fps,
                          "annotations": anno_dir})
 
 
@@ -146,7 +147,8 @@ def _variant(variant: str) -> _Variant:
 
 
 def _locate(root: Path, spec: _Variant) -> tuple[Path, Path | None, str]:
-    """The annotation folder, the image folder (``None``: look beside the files) and the layout."""
+    """The annotation folder, the image folder (``None``: look beside the files) and where the
+    image folders are (``"official"``: under ``data_seq``; ``"flat"``: beside the files)."""
     if not root.is_dir():
         raise DatasetNotFoundError(not_a_folder(root))
     if (root / "anno" / spec.anno).is_dir():
@@ -193,14 +195,14 @@ class _Annotation:
         return "one x,y,w,h row per frame of the sequence, NaN,NaN,NaN,NaN when absent"
 
 
-def _sequence(entry: UavEntry, gt_path: Path, image_dir: Path | None, layout: str,
+def _sequence(entry: UavEntry, gt_path: Path, image_dir: Path | None, image_folders: str,
               variant: str, spec: _Variant) -> Sequence:
     annotation = _Annotation(gt_path, entry, variant)
     frames: Callable[[], list[Path] | None] | None
     if image_dir is not None:
         folder = image_dir / entry.folder
         frames = lambda: _frame_paths(folder, entry)  # noqa: E731
-    elif layout == "flat":
+    elif image_folders == "flat":
         folder = gt_path.parent / entry.folder
         frames = lambda: _frame_paths(folder, entry) if folder.is_dir() else None  # noqa: E731
     else:

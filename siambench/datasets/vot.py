@@ -1,6 +1,6 @@
 """VOT2016–VOT2019 short-term (supervised reset) datasets.
 
-Two layouts are read (detection order of :func:`load`):
+Two formats are read (detection order of :func:`load`; ``dataset.meta["format"]``):
 
 1. the VOT toolkit's sequence folder: ``<root>/list.txt`` (or a vot-toolkit workspace root with
    ``<root>/sequences/list.txt``), per sequence ``groundtruth.txt``, an optional ``sequence``
@@ -60,9 +60,9 @@ VARIANTS: tuple[str, ...] = ("vot2016", "vot2017", "vot2018", "vot2019")
 
 _TAG_SUFFIXES = (".tag", ".label")
 _FRAME_PATTERN = re.compile(r"%(0?\d*)d")
-_LAYOUT = ("<root>/list.txt (or <root>/sequences/list.txt), <root>/<seq>/groundtruth.txt, frames "
-           "in <root>/<seq>/color/00000001.jpg (or directly in <root>/<seq>/), optional "
-           "<seq>/sequence and <seq>/*.tag; or a pysot-style <root>/{json}")
+_FOLDER_STRUCTURE = ("<root>/list.txt (or <root>/sequences/list.txt), <root>/<seq>/groundtruth.txt, frames "
+                     "in <root>/<seq>/color/00000001.jpg (or directly in <root>/<seq>/), optional "
+                     "<seq>/sequence and <seq>/*.tag; or a pysot-style <root>/{json}")
 
 
 def load(root: Path, variant: str) -> Dataset:
@@ -71,7 +71,7 @@ def load(root: Path, variant: str) -> Dataset:
     Looks for ``<root>/list.txt``, then ``<root>/sequences/list.txt``, then a json named
     ``<VARIANT>.json`` (case-insensitive) in ``<root>``; ``root`` may also be that json file
     itself (any name but another year's ``VOTyyyy.json``; frames beside it). ``dataset.meta``
-    holds ``year``, ``layout`` (``"vot"`` or ``"pysot-json"``), ``tags`` (the dataset's tag
+    holds ``year``, ``format`` (``"vot"`` or ``"pysot-json"``), ``tags`` (the dataset's tag
     names) and ``missing`` (names in ``list.txt`` with nothing of that name on disk). The EAO
     interval is the protocol's (``load_protocol(variant).eao_interval``).
     """
@@ -82,8 +82,8 @@ def load(root: Path, variant: str) -> Dataset:
     if root.is_file() and root.suffix.lower() == ".json":
         return _load_json_root(root, key)
     if not root.is_dir():
-        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected layout: "
-                                   f"{_LAYOUT.format(json=key.upper() + '.json')}")
+        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected folder structure: "
+                                   f"{_FOLDER_STRUCTURE.format(json=key.upper() + '.json')}")
     for folder in (root, root / "sequences"):
         list_file = folder / "list.txt"
         if list_file.is_file():
@@ -97,8 +97,8 @@ def load(root: Path, variant: str) -> Dataset:
         return load_pysot_json(json_path, key, image_root=root)
     raise DatasetNotFoundError(
         f"{root}: no VOT dataset found (looked for list.txt, sequences/list.txt and "
-        f"{key.upper()}.json). Expected layout: "
-        f"{_LAYOUT.format(json=key.upper() + '.json')}")
+        f"{key.upper()}.json). Expected folder structure: "
+        f"{_FOLDER_STRUCTURE.format(json=key.upper() + '.json')}")
 
 
 def _load_json_root(path: Path, variant: str) -> Dataset:
@@ -115,7 +115,7 @@ def _load_json_root(path: Path, variant: str) -> Dataset:
 
 
 def load_sequence_folder(folder: Path, variant: str) -> Dataset:
-    """Load the VOT toolkit layout: ``folder/list.txt`` and one sub-folder per sequence.
+    """Load the VOT toolkit's format: ``folder/list.txt`` and one sub-folder per sequence.
 
     A name of ``list.txt`` with nothing of that name in ``folder`` is skipped and listed in
     ``meta["missing"]``; one whose entry is not a folder (a file, a broken symbolic link, a
@@ -133,7 +133,7 @@ def load_sequence_folder(folder: Path, variant: str) -> Dataset:
             f"{list_file}: none of the {len(names)} sequences it lists has a folder in "
             f"{folder} (first: {names[0]!r}"
             + (f", which is {kinds[names[0]]}" if names[0] in kinds else "")
-            + f"). Expected layout: {_LAYOUT.format(json=variant.upper() + '.json')}")
+            + f"). Expected folder structure: {_FOLDER_STRUCTURE.format(json=variant.upper() + '.json')}")
     tag_files = {name: _tag_files(folder / name) for name in found}
     extra = {tag for files in tag_files.values() for tag in files} - set(STANDARD_TAGS)
     tag_names = STANDARD_TAGS + tuple(sorted(extra))
@@ -177,7 +177,7 @@ def load_pysot_json(path: Path, variant: str, *, image_root: Path | None = None)
     return Dataset(variant, sequences, root=image_root, meta=meta)
 
 
-# -- the VOT toolkit layout --------------------------------------------------------------------
+# -- the VOT toolkit format --------------------------------------------------------------------
 
 def _tag_files(folder: Path) -> dict[str, Path]:
     """Tag name -> file for the ``*.tag`` and ``*.label`` files of a folder (``.tag`` wins)."""
@@ -236,7 +236,7 @@ def _folder_sequence(folder: Path, variant: str, tag_names: tuple[str, ...],
 
     return Sequence(folder.name, groundtruth=groundtruth, frame_paths=frame_paths, flags=flags,
                     image_size=image_size, dataset=variant, source=folder,
-                    meta={"layout": "vot"}, length=lambda: len(groundtruth()))
+                    meta={"format": "vot"}, length=lambda: len(groundtruth()))
 
 
 def read_sequence_file(path: Path) -> dict[str, str]:
@@ -320,7 +320,7 @@ def _json_sequence(path: Path, name: str, entry: dict[str, Any], variant: str,
 
     return Sequence(name, groundtruth=groundtruth, frame_paths=frame_paths, flags=flags,
                     image_size=image_size, dataset=variant, source=path,
-                    meta={"layout": "pysot-json"}, length=lambda: len(groundtruth()))
+                    meta={"format": "pysot-json"}, length=lambda: len(groundtruth()))
 
 
 def _json_regions(path: Path, name: str, rows: Any) -> np.ndarray:
@@ -390,8 +390,8 @@ def _find_json(root: Path, variant: str) -> Path | None:
     return matches[0] if matches else None
 
 
-def _dataset_meta(variant: str, layout: str, missing: list[str]) -> dict[str, Any]:
-    return {"year": int(variant[3:]), "layout": layout, "missing": list(missing)}
+def _dataset_meta(variant: str, fmt: str, missing: list[str]) -> dict[str, Any]:
+    return {"year": int(variant[3:]), "format": fmt, "missing": list(missing)}
 
 
 __all__ = ["VARIANTS", "STANDARD_TAGS", "load", "load_pysot_json", "load_sequence_folder",

@@ -116,9 +116,10 @@ class _Chunk:
 
 
 @dataclass(frozen=True)
-class _Layout:
-    """Ground-truth side of a list of runs (the sequence each run scores), built once per
-    ``score_ope`` call and shared by every tracker with the same runs.
+class _ChunkPlan:
+    """The chunk plan of a list of runs (the sequence each run scores): their ground-truth side
+    and its cut into :class:`_Chunk` s of about ``_CHUNK`` frames, built once per ``score_ope``
+    call and shared by every tracker with the same runs.
 
     ``cols``: ``(11, M)`` contiguous rows ``x, y, x + w, y + h, area, cx, cy, sx, sy, ncx, ncy``
     (``area = ((x + w) - x) * ((y + h) - y)`` as :func:`siambench.boxes.rect_iou`; ``s``: the
@@ -131,7 +132,7 @@ class _Layout:
     chunks: tuple[_Chunk, ...]
 
     @classmethod
-    def build(cls, gts: list[np.ndarray], conv: OPEConvention) -> _Layout:
+    def build(cls, gts: list[np.ndarray], conv: OPEConvention) -> _ChunkPlan:
         lengths = np.fromiter((len(g) for g in gts), dtype=np.intp, count=len(gts))
         k, m = len(gts), int(lengths.sum())
         boxes = np.concatenate(gts) if k > 1 else gts[0]
@@ -229,7 +230,7 @@ class _Buffers:
         self.near = np.empty(size, dtype=bool)
 
 
-def _run_histograms(preds: list[np.ndarray], lay: _Layout, conv: OPEConvention,
+def _run_histograms(preds: list[np.ndarray], plan: _ChunkPlan, conv: OPEConvention,
                     chunks: tuple[_Chunk, ...], buffers: _Buffers
                     ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """Histograms of the per-frame threshold counts of the runs ``chunks`` cover.
@@ -259,7 +260,7 @@ def _run_histograms(preds: list[np.ndarray], lay: _Layout, conv: OPEConvention,
             if conv.first_frame_gt and len(ch.starts):
                 p[:, ch.starts] = ch.start_boxes
             xy, wh = p[0:2], p[2:4]                    # rows (x, y) and (w, h): one call for both
-            g = lay.cols[:, a:b]
+            g = plan.cols[:, a:b]
             g_xy, g_x2y2, g_area, g_c, g_s, g_nc = g[0:2], g[2:4], g[4], g[5:7], g[7:9], g[9:11]
             u, v, z = tmp[0:2, :n], tmp[2:4, :n], tmp[4:6, :n]
             ks, kp, kn = keys[:, :n]
@@ -478,7 +479,7 @@ def _score_trackers_numpy(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
     one: each array pass lasts ~10 us, about as long as a GIL hand-off, and ``np.bincount`` and
     ``np.concatenate`` keep the GIL.)
     """
-    layouts = _layouts(collected.values(), gts, conv)
+    plans = _chunk_plans(collected.values(), gts, conv)
     local = threading.local()
 
     def thread_buffers() -> _Buffers:
@@ -489,16 +490,16 @@ def _score_trackers_numpy(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
 
     def histograms(tracker: str, lo: int, hi: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
         runs = collected[tracker]
-        lay = layouts[runs.run_seqs]
-        return _run_histograms(runs.preds, lay, conv, lay.chunks[lo:hi], thread_buffers())
+        plan = plans[runs.run_seqs]
+        return _run_histograms(runs.preds, plan, conv, plan.chunks[lo:hi], thread_buffers())
 
     def speeds(tracker: str) -> _Speeds:
         return _sequence_fps(collected[tracker].names, times[tracker], thread_buffers())
 
     tasks: list[tuple[str, Callable[[], Any]]] = []
     for tracker, runs in collected.items():
-        lay = layouts.get(runs.run_seqs)
-        n_chunks = len(lay.chunks) if lay is not None else 0
+        plan = plans.get(runs.run_seqs)
+        n_chunks = len(plan.chunks) if plan is not None else 0
         for lo in range(0, n_chunks, _CHUNKS_PER_TASK):
             tasks.append((tracker, partial(histograms, tracker, lo, min(lo + _CHUNKS_PER_TASK, n_chunks))))
         if times is not None and times.get(tracker) is not None:
@@ -520,8 +521,8 @@ def _score_trackers_numpy(collected: Mapping[str, _Runs], gts: Mapping[str, np.n
         r0, *parts = value
         for total, part in zip(hists[tracker], parts):
             total[r0: r0 + len(part)] += part
-    return {tracker: _tracker_block(runs, layouts[runs.run_seqs].frames if runs.run_seqs else None,
-                                    _run_curves(hists[tracker], layouts[runs.run_seqs].frames)
+    return {tracker: _tracker_block(runs, plans[runs.run_seqs].frames if runs.run_seqs else None,
+                                    _run_curves(hists[tracker], plans[runs.run_seqs].frames)
                                     if runs.run_seqs else (),
                                     fps.get(tracker) or _Speeds.none(len(runs.names)))
             for tracker, runs in collected.items()}
@@ -746,15 +747,15 @@ def _score_trackers(collected: Mapping[str, _Runs], gts: Mapping[str, np.ndarray
     return _score_trackers_numba(collected, gts, times, conv, workers, kernel)
 
 
-def _layouts(collected: Iterable[_Runs], gts: Mapping[str, np.ndarray], conv: OPEConvention
-             ) -> dict[tuple[str, ...], _Layout]:
-    """The ground-truth side of every distinct list of runs (usually one for all trackers)."""
-    layouts: dict[tuple[str, ...], _Layout] = {}
+def _chunk_plans(collected: Iterable[_Runs], gts: Mapping[str, np.ndarray], conv: OPEConvention
+                 ) -> dict[tuple[str, ...], _ChunkPlan]:
+    """The chunk plan of every distinct list of runs (usually one for all trackers)."""
+    plans: dict[tuple[str, ...], _ChunkPlan] = {}
     for runs in collected:
         key = runs.run_seqs
-        if key and key not in layouts:
-            layouts[key] = _Layout.build([gts[s] for s in key], conv)
-    return layouts
+        if key and key not in plans:
+            plans[key] = _ChunkPlan.build([gts[s] for s in key], conv)
+    return plans
 
 
 # --------------------------------------------------------------------------------------------

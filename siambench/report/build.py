@@ -5,7 +5,7 @@ dataset (``siambench/protocols/*.yaml``) picks the metric family: one-pass (OPE:
 precision, normalised precision), supervised (VOT: accuracy, robustness, EAO) or GOT-10k (AO,
 SR), each presented by its object in :mod:`siambench.report.families` (columns, rank, notes,
 scorer, plots). Trackers are the entries of the results folder (sub-folders, zips, the OTB
-toolkit's shared ``.mat`` folder), read in any layout :mod:`siambench.results` knows.
+toolkit's shared ``.mat`` folder), read in any format :mod:`siambench.results` knows.
 """
 
 from __future__ import annotations

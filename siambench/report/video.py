@@ -14,7 +14,7 @@ rows and rows without area are not drawn. VOT supervised runs show their status 
 failure, skipped) as text in the tracker's legend line. Frame numbers are 1-based.
 
 ``save_sequence_video`` is what ``siambench run --save-video DIR`` calls after each sequence;
-``render_sequence`` is ``siambench render``: several trackers' saved results (any layout
+``render_sequence`` is ``siambench render``: several trackers' saved results (any format
 :mod:`siambench.results` reads) on one sequence.
 """
 
@@ -97,7 +97,7 @@ def _as_track(name: str, value: Track, colour: tuple[int, int, int]) -> _Track:
 def _polygon(row: np.ndarray, origin: float, limit: float) -> np.ndarray | None:
     """Integer vertices (in 1/16 pixel, for ``cv2``'s ``shift=4``) of a region, or None.
 
-    A row of 8 numbers whose last four are NaN is a rectangle (the VOT run layout).
+    A row of 8 numbers whose last four are NaN is a rectangle (the VOT run format).
     """
     if row.shape[0] == 8 and np.isnan(row[4:]).all():
         row = row[:4]
@@ -357,7 +357,7 @@ def render_sequence(dataset_name: str, sequence_name: str, compare: SequenceOf[s
     """``siambench render``: draw the saved results of the trackers in ``compare`` (every tracker
     of ``results_dir`` when empty; default folder ``results/<dataset>``) on one sequence.
 
-    Results are read with :func:`siambench.results.read_tracker` in any layout and aligned with
+    Results are read with :func:`siambench.results.read_tracker` in any format and aligned with
     :func:`siambench.results.align`; boxes are converted with the dataset spec's ``origin``.
     """
     from siambench.datasets import get_spec, load_dataset

@@ -61,7 +61,7 @@ def align(results: TrackerResults, dataset: Any, *,
                        if key not in duplicates and names[0] in results.unreadable}
     dataset_keys = {canonical_key(name): name for name in dataset.names}
     warnings = list(results.warnings)
-    aligned = TrackerResults(results.name, results.layout, results.source, warnings=warnings)
+    aligned = TrackerResults(results.name, results.format, results.source, warnings=warnings)
     unreadable: list[str] = []
     doubled: list[str] = []
     too_long: list[str] = []

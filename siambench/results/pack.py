@@ -1,6 +1,6 @@
 """The GOT-10k test server's submission zip.
 
-Layout (got10k toolkit ``ExperimentGOT10k.report`` for the test split): the sequence folders at
+Format (got10k toolkit ``ExperimentGOT10k.report`` for the test split): the sequence folders at
 the top of the archive, ``<seq>/<seq>_001.txt`` (``_002``, ``_003`` for repetitions) holding
 ``x,y,w,h`` per frame separated by commas (the server rejects spaces) and ``<seq>/<seq>_time.txt``
 with one column of seconds per repetition. The files are re-written by siambench from the parsed
@@ -26,14 +26,14 @@ def pack_got10k(tracker_dir: Path, out_zip: Path, dataset: Any = None) -> Path:
     """Validate a tracker's GOT-10k results and write the submission zip atomically.
 
     ``tracker_dir``: anything :func:`read_tracker` reads with boxes (GOT-10k or one-pass
-    layout). With a ``dataset`` (e.g. ``got10k-test``), every sequence of it must have results,
+    format). With a ``dataset`` (e.g. ``got10k-test``), every sequence of it must have results,
     no other sequence may, and every run must have exactly ``len(seq)`` lines; archive names are
     the dataset's. Every sequence needs per-frame times. Raises :class:`SiambenchError` listing
     every problem found. Returns ``out_zip``.
     """
     results = read_tracker(Path(tracker_dir))
-    if results.layout not in ("got10k", "ope-txt"):
-        raise SiambenchError(f"{results.source}: {results.layout} results cannot be packed for "
+    if results.format not in ("got10k", "ope-txt"):
+        raise SiambenchError(f"{results.source}: {results.format} results cannot be packed for "
                              "GOT-10k (expected <seq>/<seq>_001.txt files)")
     problems: list[str] = []
     names = {name: name for name in results.sequences}

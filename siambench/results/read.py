@@ -1,6 +1,6 @@
-"""Detect the layout of a tracker's raw results and read them, from a folder or a zip archive.
+"""Detect the format of a tracker's raw results and read them, from a folder or a zip archive.
 
-Layouts (``TrackerResults.layout``), detected from the files in this order:
+Formats (``TrackerResults.format``), detected from the files in this order:
 
 * ``"vot"`` -- ``<tracker>/baseline/<seq>/<seq>_NNN.txt`` (VOT toolkits, pysot, got10k), with
   times in ``<seq>_NNN_time.value`` (VOT python toolkit), ``<seq>_NNN_time.txt`` or
@@ -78,8 +78,8 @@ def _got_runs(tree: FileTree) -> dict[str, dict[int, str]]:
     return dict(runs)
 
 
-def detect_layout(tree: FileTree) -> str | None:
-    """The result layout of the tree's top folder, or None when it holds no results."""
+def detect_format(tree: FileTree) -> str | None:
+    """The result format of the tree's top folder, or None when it holds no results."""
     top_files, top_dirs = tree.children()
     if "baseline" in top_dirs and _got_runs(tree.subtree("baseline")):
         return "vot"
@@ -144,16 +144,16 @@ def _mat_groups(tree: FileTree) -> dict[str, dict[str, str]]:
 
 
 def _roots(tree: FileTree, depth: int = 0) -> list[tuple[str, str]]:
-    """``(relative folder, layout)`` of every tracker folder in the tree (not below another)."""
-    layout = detect_layout(tree)
-    if layout is not None:
-        return [("", layout)]
+    """``(relative folder, result format)`` of every tracker folder in the tree (not below another)."""
+    result_format = detect_format(tree)
+    if result_format is not None:
+        return [("", result_format)]
     if depth >= _MAX_DEPTH:
         return []
     found = []
     for child in tree.children()[1]:
-        found += [((f"{child}/{rel}" if rel else child), lay)
-                  for rel, lay in _roots(tree.subtree(child), depth + 1)]
+        found += [((f"{child}/{rel}" if rel else child), fmt)
+                  for rel, fmt in _roots(tree.subtree(child), depth + 1)]
     return found
 
 
@@ -172,8 +172,8 @@ def read_tracker(path: Path, name: str | None = None, *, strict: bool = False) -
     path = Path(path)
     with open_location(path) as tree:
         selector = path.name if tree.location != path else None
-        layout = detect_layout(tree)
-        if layout is None:
+        result_format = detect_format(tree)
+        if result_format is None:
             roots = _roots(tree)
             chosen = _choose_root(roots, path, selector or name)
             if selector and chosen is not None:
@@ -182,12 +182,12 @@ def read_tracker(path: Path, name: str | None = None, *, strict: bool = False) -
                 raise SiambenchError(f"{path}: no raw results found (expected <seq>.txt files, "
                                      "baseline/<seq>/<seq>_001.txt, <seq>/<seq>_001.txt, OTB "
                                      ".mat or JSON results)")
-            tree, layout = tree.subtree(chosen[0]), chosen[1]
-        elif selector is not None and layout != "otb-mat":
+            tree, result_format = tree.subtree(chosen[0]), chosen[1]
+        elif selector is not None and result_format != "otb-mat":
             raise SiambenchError(f"{path}: no such folder in {tree.location}")
         default_name = tree.location.stem if tree.location.suffix.lower() == ".zip" \
             else tree.location.name
-        results = TrackerResults(name=name or selector or default_name, layout=layout,
+        results = TrackerResults(name=name or selector or default_name, format=result_format,
                                  source=str(tree.location))
         reader = _Reader(tree, results, strict)
         for rel, reason in tree.skipped.items():  # broken or looping links, unlistable folders
@@ -195,13 +195,13 @@ def read_tracker(path: Path, name: str | None = None, *, strict: bool = False) -
             if strict:
                 raise error
             results.warnings.append(str(error))
-        if layout == "otb-mat":
+        if result_format == "otb-mat":
             _read_mat(reader, selector or name, path)
-        elif layout == "otb-json":
+        elif result_format == "otb-json":
             _read_json(reader)
-        elif layout == "ope-txt":
+        elif result_format == "ope-txt":
             _read_ope(reader)
-        elif layout == "got10k":
+        elif result_format == "got10k":
             _read_runs(reader)
         else:
             _read_runs(reader.below("baseline"), vot=True)
@@ -264,7 +264,7 @@ def _read_mat(reader: _Reader, wanted: str | None, path: Path) -> None:
                                  f"({names}); give one as {tree.location}/<tracker>")
         group = groups[suffix]
         results.name = results.name if results.name != tree.location.name else suffix
-    results.layout = "otb-mat"
+    results.format = "otb-mat"
     for seq, rel in sorted(group.items()):
         try:
             run, notes = parse_otb_mat(tree.read_bytes(rel), tree.where(rel))
@@ -429,10 +429,10 @@ def _walk(tree: FileTree, location: Path, depth: int, found: list[tuple[str, Pat
           rejected: list[tuple[Path, str]]) -> int:
     """Add the trackers below ``tree`` to ``found`` and return how many; every entry of this
     folder that gave none goes to ``rejected``."""
-    layout = detect_layout(tree)
-    if layout is not None:
+    result_format = detect_format(tree)
+    if result_format is not None:
         before = len(found)
-        _add_root(tree, location, layout, found)
+        _add_root(tree, location, result_format, found)
         return len(found) - before
     top_files, top_dirs = tree.children()
     dirs = sorted({*top_dirs, *(rel.split("/")[0] for rel in tree.skipped if "/" in rel)})
@@ -490,14 +490,14 @@ def _zip_entries(zip_path: Path, found: list[tuple[str, Path]]) -> None:
     """The trackers of a zip archive; ``rel`` are checked member folders (no ``..``, not
     absolute), so ``zip_path / rel`` stays an address inside the archive."""
     with open_location(zip_path) as tree:
-        for rel, layout in _roots(tree):
+        for rel, result_format in _roots(tree):
             sub = tree.subtree(rel)
-            _add_root(sub, zip_path / rel if rel else zip_path, layout, found)
+            _add_root(sub, zip_path / rel if rel else zip_path, result_format, found)
 
 
-def _add_root(tree: FileTree, location: Path, layout: str,
+def _add_root(tree: FileTree, location: Path, result_format: str,
               found: list[tuple[str, Path]]) -> None:
-    if layout == "otb-mat":
+    if result_format == "otb-mat":
         groups = _mat_groups(tree)
         if len(groups) > 1:
             found.extend((suffix, location / suffix) for suffix in sorted(groups))

@@ -1,4 +1,4 @@
-"""In-memory raw tracking results, independent of the layout they were read from.
+"""In-memory raw tracking results, independent of the format they were read from.
 
 Conventions: boxes are float64 ``x, y, w, h`` in the dataset's pixel frame, exactly as the file
 holds them (never rounded, never shifted: a tracker that wrote 0-based boxes for a 1-based
@@ -24,7 +24,7 @@ REGION, SKIPPED, INIT, FAILURE = -1, 0, 1, 2
 class Run:
     """One pass of a tracker over one sequence.
 
-    ``boxes``: float64 ``(N, 4)`` for one-pass layouts. For VOT runs ``boxes`` is ``None`` and
+    ``boxes``: float64 ``(N, 4)`` for one-pass formats. For VOT runs ``boxes`` is ``None`` and
     ``codes``/``regions`` are set (see the module docstring). ``times``: ``(N,)`` seconds or None.
     ``start_frame``: the 1-based image index of the first row when the file states it (the OTB
     toolkit's ``startFrame`` in ``.mat``/JSON results), else None; ``anno_begin``: the OTB
@@ -53,7 +53,7 @@ class Run:
 class TrackerResults:
     """A tracker's raw results: sequence name (as found on disk) -> repetitions (runs).
 
-    ``layout`` names the detected format (``"ope-txt"``, ``"vot"``, ``"got10k"``, ``"otb-mat"``,
+    ``format`` names the detected format (``"ope-txt"``, ``"vot"``, ``"got10k"``, ``"otb-mat"``,
     ``"otb-json"``); ``source`` is the folder or archive read; ``warnings`` lists non-fatal
     quirks met while reading. ``unreadable`` maps each sequence whose result file could not be
     read to the error (one line naming the file and line); such a sequence is not in
@@ -61,7 +61,7 @@ class TrackerResults:
     """
 
     name: str
-    layout: str
+    format: str
     source: str
     sequences: dict[str, list[Run]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""Write raw results in the official layouts, atomically and at full precision.
+"""Write raw results in the official formats, atomically and at full precision.
 
 Numbers are written with Python's shortest round-tripping ``repr`` (``nan`` for NaN), comma
 separated, one line per frame, so every file reads back bit-identically with
@@ -12,8 +12,8 @@ interrupted run never leaves a half-written file. Times are seconds per frame.
 * GOT-10k: ``<folder>/<seq>/<seq>_NNN.txt`` and ``<seq>_time.txt`` with one column per
   repetition.
 
-:func:`write_runs` and :func:`remove_sequence_results` do this for a result layout named by the
-protocol (:attr:`siambench.protocols.Protocol.result_layout`: ``ope``, ``vot`` or ``got10k``).
+:func:`write_runs` and :func:`remove_sequence_results` do this for a result format named by the
+protocol (:attr:`siambench.protocols.Protocol.result_format`: ``ope``, ``vot`` or ``got10k``).
 """
 
 from __future__ import annotations
@@ -139,20 +139,20 @@ def write_got10k(folder: Path, seq_name: str, runs: Sequence[Run]) -> Path:
     return folder / seq_name
 
 
-def _check_layout(layout: str) -> None:
-    if layout not in ("ope", "vot", "got10k"):
-        raise SiambenchError(f"unknown result layout {layout!r}; expected 'ope', 'vot' or 'got10k'")
+def _check_format(result_format: str) -> None:
+    if result_format not in ("ope", "vot", "got10k"):
+        raise SiambenchError(f"unknown result format {result_format!r}; expected 'ope', 'vot' or 'got10k'")
 
 
-def remove_sequence_results(folder: Path, layout: str, sequence: str) -> list[Path]:
-    """Delete a sequence's result files in ``layout`` (before it is rewritten, so a rerun with
+def remove_sequence_results(folder: Path, result_format: str, sequence: str) -> list[Path]:
+    """Delete a sequence's result files in ``result_format`` (before it is rewritten, so a rerun with
     fewer repetitions leaves no stale ``_NNN`` file); returns the files removed."""
-    _check_layout(layout)
+    _check_format(result_format)
     folder = Path(folder)
     name = glob.escape(sequence)
-    if layout == "ope":
+    if result_format == "ope":
         candidates = [folder / f"{sequence}.txt", folder / f"{sequence}_time.txt"]
-    elif layout == "vot":
+    elif result_format == "vot":
         candidates = list((folder / "baseline" / sequence).glob(f"{name}_*"))
     else:
         candidates = list((folder / sequence).glob(f"{name}_*"))
@@ -164,20 +164,20 @@ def remove_sequence_results(folder: Path, layout: str, sequence: str) -> list[Pa
     return removed
 
 
-def write_runs(folder: Path, layout: str, sequence: str, runs: Sequence[Run]) -> list[Path]:
-    """Write a sequence's runs in ``layout`` (``ope``: exactly one run); returns the files
+def write_runs(folder: Path, result_format: str, sequence: str, runs: Sequence[Run]) -> list[Path]:
+    """Write a sequence's runs in ``result_format`` (``ope``: exactly one run); returns the files
     written (box files and time files)."""
-    _check_layout(layout)
+    _check_format(result_format)
     folder = Path(folder)
-    if layout == "ope":
+    if result_format == "ope":
         if len(runs) != 1:
-            raise SiambenchError(f"{sequence}: the one-pass layout holds one run, got {len(runs)}")
+            raise SiambenchError(f"{sequence}: the one-pass result format holds one run, got {len(runs)}")
         write_ope(folder, sequence, runs[0].boxes, runs[0].times)
         paths = [folder / f"{sequence}.txt"]
         if runs[0].times is not None:
             paths.append(folder / f"{sequence}_time.txt")
         return paths
-    if layout == "vot":
+    if result_format == "vot":
         paths = []
         for repetition, run in enumerate(runs, start=1):
             path = write_vot(folder, sequence, run, repetition)

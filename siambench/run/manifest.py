@@ -1,6 +1,6 @@
 """The run manifest of a results folder: ``run.json`` plus one status file per sequence.
 
-Layout of a tracker's results folder ``<results-dir>/<dataset>/<label>/``:
+Contents of a tracker's results folder ``<results-dir>/<dataset>/<label>/``:
 
 * the official result files (written by :mod:`siambench.results.write`);
 * ``.siambench/<seq>.json`` — one status file per finished sequence (``done`` or ``failed``),
@@ -269,6 +269,16 @@ def mean_rate(speeds: list[tuple[float, int]], *, pooled: bool = False) -> float
     return sum(rate for rate, _ in speeds) / len(speeds) if speeds else None
 
 
+def _pools_frames(header: Mapping[str, Any]) -> bool:
+    """Whether the summary's ``fps_mean`` pools all frames: the GOT-10k metric family (the
+    header's ``dataset.metric_family``; in ``run.json`` files written before it was recorded,
+    ``dataset.layout == "got10k"``)."""
+    dataset = header.get("dataset") or {}
+    if "metric_family" in dataset:
+        return dataset["metric_family"] == "got10k"
+    return dataset.get("layout") == "got10k"
+
+
 def update_manifest(folder: Path, header: Mapping[str, Any], session: Mapping[str, Any],
                     selection: list[str], *, in_flight: frozenset[str] = frozenset()) -> dict:
     """Rebuild ``run.json`` from the status files; call under :func:`folder_lock`.
@@ -284,7 +294,9 @@ def update_manifest(folder: Path, header: Mapping[str, Any], session: Mapping[st
     per sequence and in ``summary``, ``fps_total`` = frames with a valid time / the sum of those
     times; ``fps_mean`` = mean over the frames of ``1 / t`` per sequence (got10k's speed), and
     in ``summary`` the mean of the done sequences' ``fps_mean`` (pooled over their frames for
-    the GOT-10k layout, as got10k and the report).
+    the GOT-10k metric family, as got10k and the report; the header's
+    ``dataset.metric_family``, or for a header written before it was recorded, its
+    ``dataset.layout``).
     """
     folder = Path(folder)
     previous = read_manifest(folder) or {}
@@ -314,7 +326,7 @@ def update_manifest(folder: Path, header: Mapping[str, Any], session: Mapping[st
     seconds = float(sum(float(s.get("seconds", 0.0)) for s in done))
     rates = [(float(s["fps_mean"]), int(s.get("tracked_frames", 0))) for s in done
              if isinstance(s.get("fps_mean"), (int, float))]
-    pooled = (header.get("dataset") or {}).get("layout") == "got10k"
+    pooled = _pools_frames(header)
     manifest = {
         "format": FORMAT, **dict(header),
         "started": min((s.get("started") for s in sessions if s.get("started")), default=None),

@@ -1,6 +1,6 @@
 """``run_benchmark``: run a tracker over a dataset under its protocol, resumably and in parallel.
 
-Results go to ``<results_dir>/<dataset>/<label>/`` in the protocol's official layout (OPE
+Results go to ``<results_dir>/<dataset>/<label>/`` in the protocol's official result format (OPE
 ``<seq>.txt`` + ``<seq>_time.txt``; VOT ``baseline/<seq>/<seq>_NNN.txt``; GOT-10k
 ``<seq>/<seq>_NNN.txt`` + ``<seq>_time.txt``), with ``run.json`` and per-sequence status files
 (:mod:`siambench.run.manifest`). Boxes in the files are in the ground truth's pixel frame (the
@@ -306,7 +306,7 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
 
     ``weights="random"`` builds a seeded (``seed``) untrained network (``model_config`` sets
     its architecture); ``overrides`` replace tracker parameters. ``repetitions`` overrides the
-    protocol's (VOT 15, GOT-10k 3); the one-pass layout holds one run. ``workers`` > 1 runs
+    protocol's (VOT 15, GOT-10k 3); the one-pass result format holds one run. ``workers`` > 1 runs
     sequences in that many spawned processes. ``echo`` receives warnings as they arise.
     Returns a :class:`RunSummary`; sequence failures do not raise.
     """
@@ -315,14 +315,15 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
     echo = echo or (lambda text: None)
     spec_ds = get_spec(dataset)
     protocol = load_protocol(spec_ds.protocol)
-    layout = protocol.result_layout
+    result_format = protocol.result_format
     if repetitions is not None:
         repetitions = int(repetitions)
         if repetitions < 1:
             raise SiambenchError(f"--repetitions must be at least 1, got {repetitions}")
-        if layout == "ope" and repetitions != 1:
-            raise SiambenchError(f"{spec_ds.name} uses the one-pass layout (one result file per "
-                                 f"sequence), which holds one run: --repetitions must be 1")
+        if result_format == "ope" and repetitions != 1:
+            raise SiambenchError(f"{spec_ds.name} uses the one-pass result format (one result "
+                                 f"file per sequence), which holds one run: --repetitions must "
+                                 "be 1")
     workers = int(workers)
     if workers < 1:
         raise SiambenchError(f"--workers must be at least 1, got {workers}")
@@ -368,7 +369,8 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
         "weights_checksum": weights_checksum, "deterministic": deterministic,
         "dataset": {"name": spec_ds.name, "root": None if data.root is None
                     else str(Path(data.root).resolve()), "protocol": spec_ds.protocol,
-                    "origin": spec_ds.origin, "layout": layout},
+                    "origin": spec_ds.origin, "result_format": result_format,
+                    "metric_family": protocol.metric_family},
         "repetitions": repetitions if repetitions is not None else protocol.repetitions,
         "seed": int(seed),
     }
@@ -376,7 +378,7 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
     summary = RunSummary(folder=folder, dataset=spec_ds.name, root=data.root, label=label,
                          config_hash=chash, weights_checksum=weights_checksum,
                          selected=mine, warnings=warnings, random_weights=random_weights,
-                         pooled_fps_mean=layout == "got10k")
+                         pooled_fps_mean=protocol.metric_family == "got10k")
 
     claims = ClaimBook(folder, session_id)
     tracked: list[str] = []
@@ -394,12 +396,12 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
                         in_flight=frozenset(in_flight | set(live_claims(folder))))
 
     with folder_lock(folder):
-        todo = _prepare(folder, header, mine, force, echo, summary, layout)
+        todo = _prepare(folder, header, mine, force, echo, summary, result_format)
         manifest()
 
     context = JobContext(dataset=spec_ds.name, root=data.root, protocol=spec_ds.protocol,
                          origin=spec_ds.origin, repetitions=repetitions, folder=folder,
-                         layout=layout, seed=int(seed), label=label, video_dir=video_dir)
+                         result_format=result_format, seed=int(seed), label=label, video_dir=video_dir)
 
     def claim(name: str) -> bool:
         """Claim ``name`` for this run; False (and the summary says why) when another run
@@ -446,7 +448,7 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
             summary.failed[name] = str(status.get("error", "unknown error"))
             echo(f"failed: {name}: {summary.failed[name]}")
 
-    est_reps = 1 if layout == "ope" or deterministic else \
+    est_reps = 1 if result_format == "ope" or deterministic else \
         (repetitions if repetitions is not None else protocol.repetitions)
     shares = {name: len(data[name]) * est_reps for name in todo}
     bars = RunProgress(sum(shares.values()), min(workers, max(1, len(todo))), label=label,
@@ -476,7 +478,7 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
 
 
 def _prepare(folder: Path, header: Mapping[str, Any], mine: list[str], force: bool,
-             echo: Callable[[str], None], summary: RunSummary, layout: str) -> list[str]:
+             echo: Callable[[str], None], summary: RunSummary, result_format: str) -> list[str]:
     """Check the folder's configuration and return the sequences to run (under the lock)."""
     from siambench.results.write import remove_sequence_results
 
@@ -500,7 +502,7 @@ def _prepare(folder: Path, header: Mapping[str, Any], mine: list[str], force: bo
         for name, status in other.items():
             for rel in status.get("files", {}) or {}:
                 (folder / rel).unlink(missing_ok=True)
-            remove_sequence_results(folder, layout, name)
+            remove_sequence_results(folder, result_format, name)
             remove_status(folder, name)
         if other:
             echo(f"--force: deleted the results of {len(other)} sequence(s) made with another "

@@ -2,7 +2,7 @@
 
 A *job* is one sequence: the tracker runs under the dataset's protocol
 (:func:`siambench.protocols.engine.run_sequence`), the runs are written in the protocol's
-official layout (:mod:`siambench.results.write`), and a status dict is returned (``done`` with
+official result format (:mod:`siambench.results.write`), and a status dict is returned (``done`` with
 the SHA-256 of every file written, or ``failed`` with the error). The caller records it
 (:func:`siambench.run.manifest.write_status`) only after the files are in place, so a kill
 during a job leaves that sequence without a status: it is redone on resume.
@@ -71,7 +71,7 @@ class JobContext:
     origin: int
     repetitions: int | None
     folder: Path
-    layout: str  # the protocol's result_layout (siambench.results.write)
+    result_format: str  # the protocol's result_format (siambench.results.write)
     seed: int
     label: str
     video_dir: Path | None = None
@@ -259,8 +259,8 @@ def run_job(make_tracker: Callable[[], Tracker], sequence: Sequence, context: Jo
         runs = run_sequence(counting, sequence, protocol, origin=context.origin,
                             repetitions=context.repetitions)
         counting.flush()
-        remove_sequence_results(context.folder, context.layout, sequence.name)
-        paths = write_runs(context.folder, context.layout, sequence.name, list(runs))
+        remove_sequence_results(context.folder, context.result_format, sequence.name)
+        paths = write_runs(context.folder, context.result_format, sequence.name, list(runs))
         times = np.concatenate([np.asarray(r.times, dtype=np.float64).reshape(-1)
                                 for r in runs if r.times is not None] or [np.zeros(0)])
         status.update({
