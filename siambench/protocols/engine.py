@@ -15,12 +15,21 @@ the VOT protocol skips have NaN times (got10k's ``run_supervised`` does the same
 Repetitions (:func:`run_sequence`): a tracker with ``deterministic = True`` runs once; otherwise
 runs stop early as soon as the first three are identical (boxes, codes and regions; times are
 not compared), as the VOT toolkit's ``_can_stop`` and got10k's ``_check_deterministic`` do.
+
+Steps: each protocol is written once, as a generator of :class:`Step` requests (``init`` on frame
+``i`` with a box, ``update`` on frame ``i``, ``end`` of a run) that receives an :class:`Answer`
+(the tracker's output, its time and the frame's size) and returns the runs
+(:func:`sequence_steps`). :func:`run_sequence` serves the steps with one tracker;
+:mod:`siambench.protocols.batch` serves the steps of many sequences at once with a
+:class:`~siambench.trackers.base.BatchTracker`, so both give the same runs by construction.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -39,8 +48,8 @@ from siambench.protocols.prefetch import FramePrefetcher
 from siambench.results.types import FAILURE, INIT, REGION, SKIPPED, Run
 from siambench.trackers.base import Tracker, TrackOutput
 
-__all__ = ["FramePrefetcher", "init_box", "run_one_pass", "run_sequence", "run_supervised",
-           "same_run"]
+__all__ = ["Answer", "FramePrefetcher", "Step", "init_box", "one_pass_steps", "run_one_pass",
+           "run_sequence", "run_supervised", "same_run", "sequence_steps", "supervised_steps"]
 
 FrameCallback = Callable[[int], None]
 """``on_frame(index)``: called after each frame is processed (for progress bars)."""
@@ -95,7 +104,57 @@ def _groundtruth(sequence: Sequence, frames: int, what: str) -> np.ndarray:
     return gt
 
 
+# -- steps ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Step:
+    """What a protocol asks next: ``kind`` ``"init"`` (frame ``index``, 0-based ``box``),
+    ``"update"`` (frame ``index``) or ``"end"`` (the run is over; ``index`` = the frame count,
+    the frames not asked for are skipped). Frames are asked for in increasing order within a
+    run; the next run (a repetition) starts again at frame 0."""
+
+    kind: str
+    index: int
+    box: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The tracker's answer to a step: ``output`` (None for ``init``), ``seconds`` its time
+    (the tracker's call only), ``frame_size`` ``(W, H)`` of the frame."""
+
+    output: TrackOutput | None
+    seconds: float
+    frame_size: tuple[int, int]
+
+
+Steps = Generator[Step, "Answer | None", Run]
+
+
+def _end(frames: int) -> Generator[Step, "Answer | None", None]:
+    yield Step("end", frames)
+
+
 # -- one pass -------------------------------------------------------------------------------------
+
+def one_pass_steps(sequence: Sequence, *, origin: int) -> Steps:
+    """The steps of one-pass evaluation (see :func:`run_one_pass`); returns its :class:`Run`."""
+    frames = len(sequence)
+    gt = _groundtruth(sequence, frames, "one-pass")
+    first = _checked_init_box(sequence, gt[0], 0, origin)
+    boxes = np.full((frames, 4), np.nan, dtype=np.float64)
+    times = np.full(frames, np.nan, dtype=np.float64)
+    region = unpad_region(gt[0])
+    boxes[0] = region if region.size == 4 else _to_gt_frame(first, origin)
+    answer = yield Step("init", 0, first.copy())
+    times[0] = answer.seconds
+    for index in range(1, frames):
+        answer = yield Step("update", index)
+        times[index] = answer.seconds
+        boxes[index] = _to_gt_frame(_tracked_box(answer.output, sequence, index), origin)
+    yield from _end(frames)
+    return Run(boxes=boxes, times=times)
+
 
 def run_one_pass(tracker: Tracker, sequence: Sequence, *, origin: int,
                  on_frame: FrameCallback | None = None, prefetch: int = 8) -> Run:
@@ -108,28 +167,8 @@ def run_one_pass(tracker: Tracker, sequence: Sequence, *, origin: int,
     seconds of ``init``/``update`` per frame, decoding excluded. Only the first ground-truth row
     is used (GOT-10k test sequences have no other).
     """
-    frames = len(sequence)
-    gt = _groundtruth(sequence, frames, "one-pass")
-    first = _checked_init_box(sequence, gt[0], 0, origin)
-    boxes = np.full((frames, 4), np.nan, dtype=np.float64)
-    times = np.full(frames, np.nan, dtype=np.float64)
-    region = unpad_region(gt[0])
-    boxes[0] = region if region.size == 4 else _to_gt_frame(first, origin)
-    clock = time.perf_counter
-    with FramePrefetcher(sequence, depth=prefetch) as reader:
-        for index, frame in reader:
-            if index == 0:
-                start = clock()
-                tracker.init(frame, first.copy())
-                times[0] = clock() - start
-            else:
-                start = clock()
-                output = tracker.update(frame)
-                times[index] = clock() - start
-                boxes[index] = _to_gt_frame(_tracked_box(output, sequence, index), origin)
-            if on_frame is not None:
-                on_frame(index)
-    return Run(boxes=boxes, times=times)
+    return serve_steps(tracker, sequence, one_pass_steps(sequence, origin=origin),
+                       on_frame=on_frame, prefetch=prefetch)
 
 
 # -- VOT supervised ------------------------------------------------------------------------------
@@ -146,6 +185,47 @@ def _overlap_function(protocol: Protocol) -> Callable[[np.ndarray, np.ndarray, t
         return analytic
     raise SiambenchError(f"protocol {protocol.name}: overlap must be 'raster' or 'analytic', "
                          f"not {kind!r}")
+
+
+def supervised_steps(sequence: Sequence, protocol: Protocol | str, *, origin: int,
+                     image_size: tuple[int, int] | None = None) -> Steps:
+    """The steps of the VOT supervised experiment (see :func:`run_supervised`); returns its
+    :class:`Run`."""
+    protocol = load_protocol(protocol) if isinstance(protocol, str) else protocol
+    threshold = float(protocol.get("failure_overlap", 0.0))
+    skip = int(protocol.get("skip_initialize", 5))
+    if skip < 1:
+        raise SiambenchError(f"protocol {protocol.name}: skip_initialize must be at least 1")
+    overlap = _overlap_function(protocol)
+    frames = len(sequence)
+    gt = _groundtruth(sequence, frames, "supervised")
+    codes = np.full(frames, SKIPPED, dtype=np.int8)
+    regions = np.full((frames, 8), np.nan, dtype=np.float64)
+    times = np.full(frames, np.nan, dtype=np.float64)
+    next_init = 0  # the next frame to initialise on (the earliest; frames without area are passed)
+    tracking = False
+    for index in range(frames):
+        if not tracking:
+            if index >= next_init and region_has_area(gt[index]):
+                answer = yield Step("init", index, init_box(gt[index], origin))
+                times[index] = answer.seconds
+                codes[index] = INIT
+                tracking = True
+        else:
+            answer = yield Step("update", index)
+            times[index] = answer.seconds
+            box = _to_gt_frame(_tracked_box(answer.output, sequence, index), origin)
+            bound = image_size if image_size is not None else answer.frame_size
+            value = np.nan if np.isnan(box).any() else overlap(box, unpad_region(gt[index]), bound)
+            if np.isnan(box).any() or value <= threshold:
+                codes[index] = FAILURE
+                tracking = False
+                next_init = index + skip
+            else:
+                codes[index] = REGION
+                regions[index, :4] = box
+    yield from _end(frames)
+    return Run(codes=codes, regions=regions, times=times)
 
 
 def run_supervised(tracker: Tracker, sequence: Sequence, protocol: Protocol | str, *,
@@ -165,47 +245,8 @@ def run_supervised(tracker: Tracker, sequence: Sequence, protocol: Protocol | st
     a region row (``x, y, w, h`` then four NaN). A failure in the last ``skip_initialize``
     frames leaves the rest of the sequence skipped.
     """
-    protocol = load_protocol(protocol) if isinstance(protocol, str) else protocol
-    threshold = float(protocol.get("failure_overlap", 0.0))
-    skip = int(protocol.get("skip_initialize", 5))
-    if skip < 1:
-        raise SiambenchError(f"protocol {protocol.name}: skip_initialize must be at least 1")
-    overlap = _overlap_function(protocol)
-    frames = len(sequence)
-    gt = _groundtruth(sequence, frames, "supervised")
-    codes = np.full(frames, SKIPPED, dtype=np.int8)
-    regions = np.full((frames, 8), np.nan, dtype=np.float64)
-    times = np.full(frames, np.nan, dtype=np.float64)
-    clock = time.perf_counter
-    next_init = 0  # the next frame to initialise on (the earliest; frames without area are passed)
-    tracking = False
-    with FramePrefetcher(sequence, depth=prefetch) as reader:
-        for index, frame in reader:
-            if not tracking:
-                if index >= next_init and region_has_area(gt[index]):
-                    box = init_box(gt[index], origin)
-                    start = clock()
-                    tracker.init(frame, box)
-                    times[index] = clock() - start
-                    codes[index] = INIT
-                    tracking = True
-            else:
-                start = clock()
-                output = tracker.update(frame)
-                times[index] = clock() - start
-                box = _to_gt_frame(_tracked_box(output, sequence, index), origin)
-                bound = image_size if image_size is not None else (frame.shape[1], frame.shape[0])
-                value = np.nan if np.isnan(box).any() else overlap(box, unpad_region(gt[index]), bound)
-                if np.isnan(box).any() or value <= threshold:
-                    codes[index] = FAILURE
-                    tracking = False
-                    next_init = index + skip
-                else:
-                    codes[index] = REGION
-                    regions[index, :4] = box
-            if on_frame is not None:
-                on_frame(index)
-    return Run(codes=codes, regions=regions, times=times)
+    steps = supervised_steps(sequence, protocol, origin=origin, image_size=image_size)
+    return serve_steps(tracker, sequence, steps, on_frame=on_frame, prefetch=prefetch)
 
 
 # -- repetitions ---------------------------------------------------------------------------------
@@ -222,6 +263,37 @@ def same_run(a: Run, b: Run) -> bool:
     return True
 
 
+def sequence_steps(sequence: Sequence, protocol: Protocol | str, *, origin: int,
+                   deterministic: bool, repetitions: int | None = None,
+                   on_run: Callable[[int, Run], None] | None = None
+                   ) -> Generator[Step, "Answer | None", list[Run]]:
+    """The steps of every run of ``sequence`` under ``protocol`` (see :func:`run_sequence`);
+    returns the runs."""
+    protocol = load_protocol(protocol) if isinstance(protocol, str) else protocol
+    if protocol.kind == "one-pass":
+        def once() -> Steps:
+            return one_pass_steps(sequence, origin=origin)
+    elif protocol.kind == "supervised":
+        def once() -> Steps:
+            return supervised_steps(sequence, protocol, origin=origin)
+    else:
+        raise SiambenchError(f"protocol {protocol.name}: unknown kind {protocol.kind!r} "
+                             "(expected 'one-pass' or 'supervised')")
+    count = protocol.repetitions if repetitions is None else int(repetitions)
+    if count < 1:
+        raise SiambenchError(f"repetitions must be at least 1, got {count}")
+    runs: list[Run] = []
+    for number in range(1, count + 1):
+        runs.append((yield from once()))
+        if on_run is not None:
+            on_run(number, runs[-1])
+        if deterministic:
+            break
+        if len(runs) >= 3 and all(same_run(runs[0], run) for run in runs[1:]):
+            break
+    return runs
+
+
 def run_sequence(tracker: Tracker, sequence: Sequence, protocol: Protocol | str, *,
                  origin: int, repetitions: int | None = None,
                  on_frame: FrameCallback | None = None,
@@ -234,26 +306,40 @@ def run_sequence(tracker: Tracker, sequence: Sequence, protocol: Protocol | str,
     soon as its first three runs are identical (:func:`same_run`). ``on_run(r, run)`` is called
     after run ``r`` (1-based). Returns the runs in order.
     """
-    protocol = load_protocol(protocol) if isinstance(protocol, str) else protocol
-    if protocol.kind == "one-pass":
-        def once() -> Run:
-            return run_one_pass(tracker, sequence, origin=origin, on_frame=on_frame)
-    elif protocol.kind == "supervised":
-        def once() -> Run:
-            return run_supervised(tracker, sequence, protocol, origin=origin, on_frame=on_frame)
-    else:
-        raise SiambenchError(f"protocol {protocol.name}: unknown kind {protocol.kind!r} "
-                             "(expected 'one-pass' or 'supervised')")
-    count = protocol.repetitions if repetitions is None else int(repetitions)
-    if count < 1:
-        raise SiambenchError(f"repetitions must be at least 1, got {count}")
-    runs: list[Run] = []
-    for number in range(1, count + 1):
-        runs.append(once())
-        if on_run is not None:
-            on_run(number, runs[-1])
-        if getattr(tracker, "deterministic", False):
-            break
-        if len(runs) >= 3 and all(same_run(runs[0], run) for run in runs[1:]):
-            break
-    return runs
+    steps = sequence_steps(sequence, protocol, origin=origin, repetitions=repetitions,
+                           deterministic=bool(getattr(tracker, "deterministic", False)),
+                           on_run=on_run)
+    return serve_steps(tracker, sequence, steps, on_frame=on_frame)
+
+
+def serve_steps(tracker: Tracker, sequence: Sequence, steps: Generator[Step, Answer | None, Any],
+                *, on_frame: FrameCallback | None = None, prefetch: int = 8) -> Any:
+    """Serve ``steps`` with ``tracker`` on the frames of ``sequence`` (decoded ahead by a
+    :class:`FramePrefetcher`, one pass over the frames per run) and return what the steps
+    return. ``on_frame(index)`` is called after each frame, asked for or skipped."""
+    clock = time.perf_counter
+    try:
+        step = next(steps)
+        while True:
+            with FramePrefetcher(sequence, depth=prefetch) as reader:
+                for index, frame in reader:
+                    if step.kind != "end" and step.index == index:
+                        start = clock()
+                        if step.kind == "init":
+                            tracker.init(frame, step.box)
+                            output = None
+                        else:
+                            output = tracker.update(frame)
+                        seconds = clock() - start
+                        step = steps.send(Answer(output, seconds, (frame.shape[1], frame.shape[0])))
+                    elif step.kind != "end" and step.index < index:
+                        raise SiambenchError(f"{sequence.name}: the protocol asked for frame "
+                                             f"{step.index} after frame {index}")
+                    if on_frame is not None:
+                        on_frame(index)
+            if step.kind != "end":
+                raise SiambenchError(f"{sequence.name}: the protocol asked for frame {step.index} "
+                                     f"of {len(sequence)}")
+            step = steps.send(None)
+    except StopIteration as stop:
+        return stop.value
