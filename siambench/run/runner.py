@@ -43,7 +43,7 @@ import yaml
 
 from siambench.datasets import Dataset, get_spec, load_dataset
 from siambench.errors import SiambenchError
-from siambench.protocols import load_protocol
+from siambench.protocols import Protocol, load_protocol
 from siambench.run.claims import ClaimBook, live_claims
 from siambench.run.manifest import (
     config_hash,
@@ -75,8 +75,9 @@ from siambench.run.workers import (
 from siambench.trackers import tracker_entry
 from siambench.trackers.base import Tracker
 
-__all__ = ["RANDOM_WEIGHTS_WARNING", "RunSummary", "check_device", "headline_scores",
-           "parse_shard", "run_benchmark", "split_set_options"]
+__all__ = ["RANDOM_WEIGHTS_WARNING", "RunPlan", "RunSession", "RunSummary", "check_device",
+           "execute_run", "headline_scores", "parse_shard", "plan_run", "prepare_run",
+           "run_benchmark", "split_set_options", "summarise_run"]
 
 RANDOM_WEIGHTS_WARNING = "random weights: scores are meaningless"
 
@@ -306,13 +307,72 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
 
     ``weights="random"`` builds a seeded (``seed``) untrained network (``model_config`` sets
     its architecture); ``overrides`` replace tracker parameters. ``repetitions`` overrides the
-    protocol's (VOT 15, GOT-10k 3); the one-pass result format holds one run. ``workers`` > 1 runs
-    sequences in that many spawned processes. ``echo`` receives warnings as they arise.
+    protocol's (VOT 15, GOT-10k 3); the one-pass result format holds one run. ``workers`` > 1
+    runs sequences in that many spawned processes. ``echo`` receives warnings as they arise.
     Returns a :class:`RunSummary`; sequence failures do not raise.
+
+    The run is :func:`plan_run` (check the arguments, build the tracker, load the dataset,
+    describe the configuration), :func:`prepare_run` (check the folder under its lock and list
+    the sequences to track), :func:`execute_run` (track them, recording each as it ends) and
+    :func:`summarise_run` (release the claims, write the final manifest), which also runs
+    after an error or Ctrl-C so that nothing already tracked is lost.
     """
     started_wall = time.monotonic()
-    started = now_iso()
     echo = echo or (lambda text: None)
+    plan = plan_run(tracker, dataset=dataset, root=root, weights=weights, params=params,
+                    overrides=overrides, model_config=model_config, results_dir=results_dir,
+                    sequences=sequences, workers=workers, device=device,
+                    repetitions=repetitions, shard=shard, save_video=save_video, label=label,
+                    seed=seed, progress=progress, echo=echo)
+    session = prepare_run(plan, force=force, echo=echo)
+    interrupted = False
+    try:
+        execute_run(plan, session, progress=progress, echo=echo)
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
+    finally:
+        summarise_run(session, started_wall, interrupted=interrupted)
+    return session.summary
+
+
+@dataclass
+class RunPlan:
+    """What a run will do, decided before its results folder is touched (:func:`plan_run`)."""
+
+    spec: TrackerSpec
+    tracker: Tracker | None  # None: built per sequence (a per-sequence input)
+    protocol: Protocol
+    data: Dataset
+    selection: list[str]     # the selected sequences before sharding
+    mine: list[str]          # this shard's
+    folder: Path
+    label: str
+    header: dict[str, Any]   # run.json's configuration
+    context: JobContext
+    workers: int
+    shard: tuple[int, int] | None
+    started: str
+    warnings: list[str]
+
+    @property
+    def expected_repetitions(self) -> int:
+        """Runs per sequence to expect (the progress bars' share)."""
+        if self.context.result_format == "ope" or self.header["deterministic"]:
+            return 1
+        return int(self.header["repetitions"])
+
+
+def plan_run(tracker: str, *, dataset: str, root: Path | str | None,
+             weights: str | Path | None, params: str | None,
+             overrides: Mapping[str, Any] | None, model_config: Mapping[str, Any] | None,
+             results_dir: Path | str, sequences: Iterable[str] | None, workers: int,
+             device: str, repetitions: int | None, shard: str | tuple[int, int] | None,
+             save_video: Path | str | None, label: str | None, seed: int, progress: bool,
+             echo: Callable[[str], None]) -> RunPlan:
+    """Check the arguments, build the tracker, load the dataset and describe the run's
+    configuration (errors here leave no file behind but the results folder)."""
+    started = now_iso()
     spec_ds = get_spec(dataset)
     protocol = load_protocol(spec_ds.protocol)
     result_format = protocol.result_format
@@ -322,8 +382,8 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
             raise SiambenchError(f"--repetitions must be at least 1, got {repetitions}")
         if result_format == "ope" and repetitions != 1:
             raise SiambenchError(f"{spec_ds.name} uses the one-pass result format (one result "
-                                 f"file per sequence), which holds one run: --repetitions must "
-                                 "be 1")
+                                 f"file per sequence), which holds one run: --repetitions "
+                                 f"must be 1")
     workers = int(workers)
     if workers < 1:
         raise SiambenchError(f"--workers must be at least 1, got {workers}")
@@ -359,14 +419,14 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
         raise SiambenchError(f"--name {label!r} cannot be a folder name")
     folder = Path(results_dir).expanduser() / spec_ds.name / label
     folder.mkdir(parents=True, exist_ok=True)
-    deterministic = bool(getattr(parent_tracker, "deterministic", True))
     header = {
         "tracker": spec.name.lower(), "label": label,
         "params_set": _param_set_name(spec, resolved), "params": resolved,
         "model_config": spec.model_config, "config_hash": chash,
         "weights": {"source": weights_source, "checksum": weights_checksum,
                     "random": random_weights},
-        "weights_checksum": weights_checksum, "deterministic": deterministic,
+        "weights_checksum": weights_checksum,
+        "deterministic": bool(getattr(parent_tracker, "deterministic", True)),
         "dataset": {"name": spec_ds.name, "root": None if data.root is None
                     else str(Path(data.root).resolve()), "protocol": spec_ds.protocol,
                     "origin": spec_ds.origin, "result_format": result_format,
@@ -374,69 +434,88 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
         "repetitions": repetitions if repetitions is not None else protocol.repetitions,
         "seed": int(seed),
     }
-    session_id = uuid.uuid4().hex
-    summary = RunSummary(folder=folder, dataset=spec_ds.name, root=data.root, label=label,
-                         config_hash=chash, weights_checksum=weights_checksum,
-                         selected=mine, warnings=warnings, random_weights=random_weights,
-                         pooled_fps_mean=protocol.metric_family == "got10k")
-
-    claims = ClaimBook(folder, session_id)
-    tracked: list[str] = []
-    in_flight: set[str] = set()
-
-    def session(ended: str | None, interrupted: bool = False) -> dict[str, Any]:
-        return session_record(session_id, device=device, workers=workers, shard=shard_,
-                              started=started, ended=ended, selection=mine, tracked=tracked,
-                              interrupted=interrupted)
-
-    def manifest(ended: str | None = None, interrupted: bool = False) -> None:
-        """Rebuild run.json (under the folder lock): sequences this run or another live run
-        tracks are ``running``."""
-        update_manifest(folder, header, session(ended, interrupted), selection,
-                        in_flight=frozenset(in_flight | set(live_claims(folder))))
-
-    with folder_lock(folder):
-        todo = _prepare(folder, header, mine, force, echo, summary, result_format)
-        manifest()
-
     context = JobContext(dataset=spec_ds.name, root=data.root, protocol=spec_ds.protocol,
                          origin=spec_ds.origin, repetitions=repetitions, folder=folder,
-                         result_format=result_format, seed=int(seed), label=label, video_dir=video_dir)
+                         result_format=result_format, seed=int(seed), label=label,
+                         video_dir=video_dir)
+    return RunPlan(spec, parent_tracker, protocol, data, selection, mine, folder, label, header,
+                   context, workers, shard_, started, warnings)
 
-    def claim(name: str) -> bool:
+
+class RunSession:
+    """This run's hold on its results folder: the claims of the sequences it tracks, the
+    status files and ``run.json`` it writes (each under the folder lock), and its summary."""
+
+    def __init__(self, plan: RunPlan, echo: Callable[[str], None]) -> None:
+        self.plan = plan
+        self.echo = echo
+        self.id = uuid.uuid4().hex
+        self.folder = plan.folder
+        self.claims = ClaimBook(plan.folder, self.id)
+        self.tracked: list[str] = []
+        self.in_flight: set[str] = set()
+        self.todo: list[str] = []
+        header = plan.header
+        self.summary = RunSummary(
+            folder=plan.folder, dataset=plan.context.dataset, root=plan.data.root,
+            label=plan.label, config_hash=header["config_hash"],
+            weights_checksum=header["weights_checksum"], selected=plan.mine,
+            warnings=plan.warnings, random_weights=bool(header["weights"]["random"]),
+            pooled_fps_mean=plan.protocol.metric_family == "got10k")
+
+    def record_of_session(self, ended: str | None, interrupted: bool = False) -> dict[str, Any]:
+        """This session's entry of ``run.json``'s ``sessions``."""
+        return session_record(self.id, device=self.plan.spec.device, workers=self.plan.workers,
+                              shard=self.plan.shard, started=self.plan.started, ended=ended,
+                              selection=self.plan.mine, tracked=self.tracked,
+                              interrupted=interrupted)
+
+    def manifest(self, ended: str | None = None, interrupted: bool = False) -> None:
+        """Rebuild run.json (call under the folder lock): sequences this run or another live
+        run tracks are ``running``."""
+        update_manifest(self.folder, self.plan.header, self.record_of_session(ended, interrupted),
+                        self.plan.selection,
+                        in_flight=frozenset(self.in_flight | set(live_claims(self.folder))))
+
+    def claim(self, name: str) -> bool:
         """Claim ``name`` for this run; False (and the summary says why) when another run
-        holds it or has recorded it since :func:`_prepare` removed its status."""
-        with folder_lock(folder):
-            status = read_status(folder, name)
+        holds it or has recorded it since :func:`prepare_run` removed its status."""
+        chash = self.plan.header["config_hash"]
+        with folder_lock(self.folder):
+            status = read_status(self.folder, name)
             if status is not None:
-                if verify_complete(folder, status, chash, weights_checksum):
-                    summary.skipped.append(name)  # finished by another run meanwhile
+                if verify_complete(self.folder, status, chash,
+                                   self.plan.header["weights_checksum"]):
+                    self.summary.skipped.append(name)  # finished by another run meanwhile
                     return False
                 if status.get("status") == "failed" and status.get("config_hash") == chash:
-                    summary.failed[name] = (f"{status.get('error', 'unknown error')} (recorded "
-                                            "by another run)")
+                    self.summary.failed[name] = (f"{status.get('error', 'unknown error')} "
+                                                 "(recorded by another run)")
                     return False
-            acquired, other = claims.acquire(name)
+            acquired, other = self.claims.acquire(name)
             if not acquired:
-                summary.elsewhere.append(name)
+                self.summary.elsewhere.append(name)
                 return False
             if other is not None:
-                echo(f"note: {name}: took over the stale claim of {other.describe()}")
+                self.echo(f"note: {name}: took over the stale claim of {other.describe()}")
             if status is not None:
-                remove_status(folder, name)
-            in_flight.add(name)
+                remove_status(self.folder, name)
+            self.in_flight.add(name)
             return True
 
-    def record(name: str, status: dict[str, Any]) -> None:
-        status = {**status, "sequence": name, "config_hash": chash,
-                  "weights_checksum": weights_checksum, "device": device,
-                  "session": session_id}
-        with folder_lock(folder):
-            write_status(folder, name, status)
-            claims.release(name)
-            in_flight.discard(name)
-            tracked.append(name)
-            manifest()
+    def record(self, name: str, status: dict[str, Any]) -> None:
+        """Write sequence ``name``'s status (its files are in place), release its claim."""
+        header = self.plan.header
+        status = {**status, "sequence": name, "config_hash": header["config_hash"],
+                  "weights_checksum": header["weights_checksum"],
+                  "device": self.plan.spec.device, "session": self.id}
+        with folder_lock(self.folder):
+            write_status(self.folder, name, status)
+            self.claims.release(name)
+            self.in_flight.discard(name)
+            self.tracked.append(name)
+            self.manifest()
+        summary = self.summary
         if status["status"] == "done":
             summary.done.append(name)
             summary.frames += int(status.get("tracked_frames", 0))
@@ -446,34 +525,51 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
                                                 int(status.get("tracked_frames", 0))))
         else:
             summary.failed[name] = str(status.get("error", "unknown error"))
-            echo(f"failed: {name}: {summary.failed[name]}")
+            self.echo(f"failed: {name}: {summary.failed[name]}")
 
-    est_reps = 1 if result_format == "ope" or deterministic else \
-        (repetitions if repetitions is not None else protocol.repetitions)
-    shares = {name: len(data[name]) * est_reps for name in todo}
-    bars = RunProgress(sum(shares.values()), min(workers, max(1, len(todo))), label=label,
-                       disable=not progress)
+
+def prepare_run(plan: RunPlan, *, force: bool, echo: Callable[[str], None]) -> RunSession:
+    """Check the folder's configuration (under its lock), list the sequences to track
+    (``session.todo``) and write the first manifest."""
+    session = RunSession(plan, echo)
+    with folder_lock(plan.folder):
+        session.todo = _prepare(plan.folder, plan.header, plan.mine, force, echo,
+                                session.summary, plan.context.result_format)
+        session.manifest()
+    return session
+
+
+def execute_run(plan: RunPlan, session: RunSession, *, progress: bool,
+                echo: Callable[[str], None]) -> None:
+    """Track ``session.todo``: in this process, or in ``plan.workers`` worker processes."""
+    todo = session.todo
+    shares = {name: len(plan.data[name]) * plan.expected_repetitions for name in todo}
+    bars = RunProgress(sum(shares.values()), min(plan.workers, max(1, len(todo))),
+                       label=plan.label, disable=not progress)
     bars.expect(len(todo))
-    interrupted = False
     try:
-        if workers == 1 or len(todo) <= 1:
-            _run_inline(todo, data, spec, parent_tracker, context, bars, shares, record,
-                        claim, claims.heartbeat)
+        if plan.workers == 1 or len(todo) <= 1:
+            _run_inline(todo, plan.data, plan.spec, plan.tracker, plan.context, bars, shares,
+                        session.record, session.claim, session.claims.heartbeat)
         else:
-            _run_pool(todo, spec, context, workers, bars, shares, record, claim,
-                      claims.heartbeat, summary, echo)
-    except KeyboardInterrupt:
-        interrupted = True
-        raise
+            _run_pool(todo, plan.spec, plan.context, plan.workers, bars, shares,
+                      session.record, session.claim, session.claims.heartbeat,
+                      session.summary, echo)
     finally:
         bars.close()
-        handled = {*summary.done, *summary.failed, *summary.skipped, *summary.elsewhere}
-        summary.not_run = [name for name in todo if name not in handled]
-        summary.wall_seconds = time.monotonic() - started_wall
-        with folder_lock(folder):
-            claims.release_all()
-            in_flight.clear()
-            manifest(now_iso(), interrupted)
+
+
+def summarise_run(session: RunSession, started_wall: float, *, interrupted: bool) -> RunSummary:
+    """Close the session: sequences neither done, failed, skipped nor held elsewhere are
+    ``not_run``; claims are released and the final manifest is written."""
+    summary = session.summary
+    handled = {*summary.done, *summary.failed, *summary.skipped, *summary.elsewhere}
+    summary.not_run = [name for name in session.todo if name not in handled]
+    summary.wall_seconds = time.monotonic() - started_wall
+    with folder_lock(session.folder):
+        session.claims.release_all()
+        session.in_flight.clear()
+        session.manifest(now_iso(), interrupted)
     return summary
 
 
