@@ -1,26 +1,27 @@
-"""Throughput of ``siambench run``: the whole run against the tracker alone, and --workers 2.
+"""Throughput of ``siambench run``: the tracker alone, the whole run at ``--batch 1`` and
+``--batch N``, and ``--workers 2``.
 
-On the embedded synthetic benchmark (first ``--sequences`` sequences), SiamRPN with random
-weights at a small width (``--width-mult``, default 0.25: the speed, not the accuracy, matters).
+On the embedded synthetic benchmark (first ``--sequences`` sequences) for each tracker of
+``--trackers`` (default: the bundled SiamRPN and SiamFC weights; ``--paper`` adds the paper-size
+networks with random weights, where the network dominates):
 
 * tracker alone: frames decoded into memory first, then ``init``/``update`` timed in a loop in
-  this process (the ceiling the engine can reach);
-* whole run, ``--workers 1``: :func:`siambench.run.run_benchmark` end to end (dataset loading,
-  prefetched decoding, protocol, result and manifest writing, scoring not included), frames of
-  all sequences / wall time. The ratio ``run / alone`` is what the engine costs (1.0: free; the
-  prefetcher can even push it above 1 when decode overlaps tracking on spare cores);
-* whole run, ``--workers 2``: the same with two spawned worker processes, each with half the
-  CPU threads; the speed-up over one worker includes the workers' start-up (spawn, imports,
-  model build).
+  this process (the ceiling of a one-sequence-at-a-time engine), and the same with the batch
+  tracker (``init_slots``/``update_slots`` over N sequences at once, frames in memory);
+* whole run: :func:`siambench.run.run_benchmark` end to end (dataset loading, prefetched
+  decoding, protocol, result and manifest writing; scoring not included), frames of all
+  sequences / wall time, at ``--batch 1`` and each ``--batch N``; the ratio ``run / alone`` at
+  batch 1 is what the engine costs, ``batch N / batch 1`` what batching gains;
+* ``--workers 2`` (``--batch 1``): two spawned worker processes, each with half the threads,
+  start-up included.
 
-The tracker alone and the one-worker run use the same torch thread count (``--threads``,
-default: the CPUs available); each of N workers gets ``cpus // N``. Small networks are very
-sensitive to thread oversubscription: on a machine loaded by other processes, multi-threaded
-torch can be many times slower than one thread, so the script prints the load average and the
-figures are only comparable on an otherwise idle machine.
+All in-process figures use the same torch thread count (``--threads``, default: the CPUs
+available). Small networks are very sensitive to thread oversubscription: the script prints the
+load average, and figures are only comparable on an otherwise idle machine. ``--device cuda``
+runs on the GPU (batch sizes 64 and 128 are added).
 
-    python benchmarks/run_throughput.py [--sequences 8] [--width-mult 0.25] [--workers 2]
-                                        [--threads N]
+    python benchmarks/run_throughput.py [--sequences 16] [--batches 8,32] [--paper]
+                                        [--trackers siamrpn,siamfc] [--threads N] [--device cpu]
 """
 
 from __future__ import annotations
@@ -30,82 +31,135 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
-from siambench.datasets import load_dataset
+from siambench.datasets import get_spec, load_dataset
 from siambench.run import run_benchmark
 from siambench.run.workers import available_cpus
 from siambench.trackers import create_tracker
 
 
-def tracker_alone(names: list[str], width_mult: float) -> tuple[int, float]:
-    """(frames, seconds) of init/update alone over the sequences, frames decoded beforehand."""
+def _tracker(name: str, paper: bool, device: str) -> Any:
+    if paper:
+        return create_tracker(name, weights="random", device=device)
+    return create_tracker(name, device=device)
+
+
+def _frames(names: list[str]) -> list[tuple[list[np.ndarray], np.ndarray]]:
     dataset = load_dataset("synthetic")
-    tracker = create_tracker("siamrpn", weights="random",
-                             model_config={"width_mult": width_mult})
-    frames_total, seconds = 0, 0.0
+    origin = get_spec("synthetic").origin
+    loaded = []
     for name in names:
         sequence = dataset[name]
-        frames = [sequence.frame(i) for i in range(len(sequence))]
         box = sequence.groundtruth[0].copy()
-        box[:2] -= 1  # 1-based ground truth -> 0-based array coordinates, as the engine does
+        box[:2] -= origin  # the engine's 0-based array coordinates
+        loaded.append(([sequence.frame(i) for i in range(len(sequence))], box))
+    return loaded
+
+
+def alone(tracker: Any, loaded: list[tuple[list[np.ndarray], np.ndarray]]) -> float:
+    """Frames/s of init/update one sequence after another, frames in memory."""
+    frames_total, seconds = 0, 0.0
+    for frames, box in loaded:
         start = time.perf_counter()
         tracker.init(frames[0], box)
         for frame in frames[1:]:
             tracker.update(frame)
         seconds += time.perf_counter() - start
         frames_total += len(frames)
-    return frames_total, seconds
+    return frames_total / seconds
 
 
-def whole_run(names: list[str], width_mult: float, workers: int, out: Path) -> tuple[int, float]:
-    """(frames, wall seconds) of ``run_benchmark`` on the sequences."""
+def alone_batched(tracker: Any, loaded: list[tuple[list[np.ndarray], np.ndarray]],
+                  size: int) -> float | None:
+    """Frames/s of the batch tracker over ``size`` sequences at once (lockstep, frames in
+    memory; sequences of the same length, as the synthetic set's); None when it cannot batch."""
+    batch = tracker.batched(size)
+    if batch is None:
+        return None
+    frames_total, seconds = 0, 0.0
+    for first in range(0, len(loaded), size):
+        group = loaded[first:first + size]
+        slots = list(range(len(group)))
+        length = min(len(frames) for frames, _ in group)
+        start = time.perf_counter()
+        batch.init_slots(slots, [frames[0] for frames, _ in group], [box for _, box in group])
+        for index in range(1, length):
+            batch.update_slots(slots, [frames[index] for frames, _ in group])
+        seconds += time.perf_counter() - start
+        frames_total += length * len(group)
+    return frames_total / seconds
+
+
+def whole_run(name: str, names: list[str], paper: bool, out: Path, *, batch: int = 1,
+              workers: int = 1, device: str = "cpu") -> float:
+    """Frames/s (wall) of ``run_benchmark`` on the sequences."""
     start = time.perf_counter()
-    summary = run_benchmark("siamrpn", weights="random", model_config={"width_mult": width_mult},
-                            sequences=names, workers=workers, results_dir=out,
-                            label=f"w{workers}", progress=False)
+    summary = run_benchmark(name, weights="random" if paper else None, sequences=names,
+                            workers=workers, batch=batch, results_dir=out, device=device,
+                            label=f"{name}-b{batch}-w{workers}", progress=False)
     wall = time.perf_counter() - start
     if not summary.ok:
         raise SystemExit(f"run failed: {summary.failed or summary.not_run}")
-    return summary.frames, wall
+    return summary.frames / wall
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sequences", type=int, default=8)
-    parser.add_argument("--width-mult", type=float, default=0.25)
+    parser.add_argument("--sequences", type=int, default=16)
+    parser.add_argument("--batches", default="8,32")
+    parser.add_argument("--trackers", default="siamrpn,siamfc")
+    parser.add_argument("--paper", action="store_true",
+                        help="also the paper-size networks (random weights)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=available_cpus())
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    batches = [int(b) for b in args.batches.split(",") if b]
+    if args.device.startswith("cuda"):
+        batches = sorted({*batches, 64, 128})
 
     dataset = load_dataset("synthetic")  # generated on first use (a few seconds)
     names = dataset.names[:args.sequences]
     print(f"synthetic benchmark: {len(names)} sequences, "
-          f"{sum(len(dataset[n]) for n in names)} frames; SiamRPN random weights, width_mult "
-          f"{args.width_mult}; {available_cpus()} CPUs, torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads)")
+          f"{sum(len(dataset[n]) for n in names)} frames; {available_cpus()} CPUs, torch "
+          f"{torch.__version__} ({torch.get_num_threads()} threads), device {args.device}")
     if hasattr(os, "getloadavg"):
         load = os.getloadavg()[0]
         print(f"load average {load:.2f}"
               + ("  (busy machine: figures are not comparable)"
                  if load > 0.5 * available_cpus() else ""))
-    frames, seconds = tracker_alone(names, args.width_mult)
-    alone = frames / seconds
-    print(f"tracker alone (frames in memory):  {alone:8.1f} frames/s")
+    loaded = _frames(names)
+    variants = [(name, False) for name in args.trackers.split(",")]
+    if args.paper:
+        variants += [(name, True) for name in args.trackers.split(",")]
     with tempfile.TemporaryDirectory(prefix="siambench-throughput-") as tmp:
-        frames1, wall1 = whole_run(names, args.width_mult, 1, Path(tmp))
-        run1 = frames1 / wall1
-        print(f"siambench run --workers 1:         {run1:8.1f} frames/s "
-              f"({wall1:.1f} s wall)")
-        framesn, walln = whole_run(names, args.width_mult, args.workers, Path(tmp))
-        runn = framesn / walln
-        print(f"siambench run --workers {args.workers}:         {runn:8.1f} frames/s "
-              f"({walln:.1f} s wall, including worker start-up)")
-    print(f"engine efficiency (run / alone):   {run1 / alone:8.3f}  "
-          f"(engine cost {100 * (1 - run1 / alone):+.1f} % of the tracker's time)")
-    print(f"speed-up --workers {args.workers} over 1:      {runn / run1:8.2f}x")
+        for name, paper in variants:
+            what = f"{name} ({'paper size, random weights' if paper else 'bundled weights'})"
+            tracker = _tracker(name, paper, args.device)
+            solo = alone(tracker, loaded)
+            print(f"\n{what}")
+            print(f"  tracker alone, batch 1:            {solo:9.1f} frames/s")
+            for size in batches:
+                rate = alone_batched(tracker, loaded, size)
+                if rate is not None:
+                    print(f"  tracker alone, batch {size:<4d}:         {rate:9.1f} frames/s  "
+                          f"({rate / solo:.2f}x batch 1)")
+            run1 = whole_run(name, names, paper, Path(tmp), device=args.device)
+            print(f"  siambench run --batch 1:           {run1:9.1f} frames/s  "
+                  f"(run / alone {run1 / solo:.3f}: engine cost {100 * (1 - run1 / solo):+.1f} %)")
+            for size in batches:
+                rate = whole_run(name, names, paper, Path(tmp), batch=size, device=args.device)
+                print(f"  siambench run --batch {size:<4d}:        {rate:9.1f} frames/s  "
+                      f"({rate / run1:.2f}x --batch 1)")
+            if args.workers > 1 and not paper and args.device == "cpu":
+                rate = whole_run(name, names, paper, Path(tmp), workers=args.workers)
+                print(f"  siambench run --workers {args.workers}:         {rate:9.1f} frames/s  "
+                      f"({rate / run1:.2f}x --workers 1, start-up included)")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,12 @@ GFLOP/s printed next to what a large float32 matmul reaches on the same device â
 how close the forward runs to the hardware. ``--device cuda`` also times on the GPU, plain and
 with the per-frame forward captured in a CUDA graph (skipped with a message without CUDA).
 
+Then the network alone at batch sizes ``--batches`` (the forward of ``--batch N`` tracking: N
+search crops against N templates in one call), in the default memory format and channels-last,
+with its GFLOP/s and the ratio to the matmul figure at batch 1 and at the best batch.
+
     python benchmarks/tracker_speed.py [--frames 40] [--device cpu|cuda] [--width-mult 1.0]
+                                       [--batches 1,2,4,8,16,32]
 """
 
 from __future__ import annotations
@@ -112,13 +117,66 @@ def cuda_graph_ms(tracker, x: torch.Tensor, repeats: int = 50) -> float:
     return statistics.median(samples)
 
 
+def _batched_inputs(tracker, x: torch.Tensor, size: int):
+    """``size`` copies of the search crop and of the template (kernels / features)."""
+    from siambench.models.heads import UpChannelKernels
+
+    xs = x.repeat(size, 1, 1, 1)
+    if hasattr(tracker, "_kernels"):
+        kernels = tracker._kernels
+        if isinstance(kernels, UpChannelKernels):
+            return xs, UpChannelKernels(kernels.cls.repeat(size, 1, 1, 1),
+                                        kernels.reg.repeat(size, 1, 1, 1), size)
+        return xs, type(kernels)(*(k.repeat(size, 1, 1, 1) for k in kernels))
+    features = tracker._features
+    # SiamFC: search image i uses template i % T; x holds the scales of one frame
+    return x.repeat(size, 1, 1, 1), features.repeat(size, 1, 1, 1)
+
+
+def batch_sweep(name: str, width_mult: float, frames: list[np.ndarray], box: np.ndarray,
+                device: torch.device, sizes: list[int], reference: float,
+                repeats: int = 5) -> None:
+    """Forward time per search crop and GFLOP/s at each batch size, both memory formats."""
+    tracker = create_tracker(name, weights="random", model_config={"width_mult": width_mult},
+                             device=str(device))
+    tracker.init(frames[0], box)
+    x = tracker.prepare(frames[1])
+    x = x[0] if name == "siamrpn" else x
+    per_image = forward_flops(tracker, x) / x.shape[0]
+    best: dict[str, tuple[float, int]] = {}
+    for layout in ("contiguous", "channels_last"):
+        model = tracker.model
+        if layout == "channels_last":
+            model = model.to(memory_format=torch.channels_last)
+        for size in sizes:
+            xs, kernels = _batched_inputs(tracker, x, size)
+            if layout == "channels_last":
+                xs = xs.contiguous(memory_format=torch.channels_last)
+            with torch.inference_mode():
+                model.track(xs, kernels)  # warm-up
+                samples = [timed(lambda: model.track(xs, kernels), device)[1]
+                           for _ in range(repeats)]
+            ms = statistics.median(samples)
+            gflops = per_image * xs.shape[0] / (ms / 1e3) / 1e9
+            if gflops > best.get(layout, (0.0, 0))[0]:
+                best[layout] = (gflops, size)
+            print(f"  {name:<8} {layout:<14} batch {size:<4d} {ms / size:8.3f} ms/frame "
+                  f"{1e3 * size / ms:9.1f} frames/s (network) {gflops:8.1f} GFLOP/s "
+                  f"ratio {gflops / reference:5.2f}")
+    for layout, (gflops, size) in best.items():
+        print(f"  {name:<8} {layout:<14} best batch {size}: ratio {gflops / reference:.2f} "
+              f"of matmul")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=40)
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--width-mult", type=float, default=1.0)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--batches", default="1,2,4,8,16,32")
     args = parser.parse_args()
+    sizes = [int(b) for b in args.batches.split(",") if b]
 
     seq = generate_sequence(0, 0, frames=args.frames + 1)
     frames, box = list(seq.frames), seq.boxes[0]
@@ -151,6 +209,9 @@ def main() -> None:
             if "graph" in r:
                 print(f"{'':<10}{name:<9}network with CUDA graph: {r['graph']:.3f} ms "
                       f"(plain {r['network']:.3f} ms, x{r['network'] / r['graph']:.2f})")
+        print(f"network alone by batch size ({label}; matmul {reference:.1f} GFLOP/s):")
+        for name in ("siamrpn", "siamfc"):
+            batch_sweep(name, args.width_mult, frames, box, device, sizes, reference)
     print("ratio = forward GFLOP/s / matmul GFLOP/s (best of 10 2048x2048 float32 products) on the "
           "same device; siamfc network = 3 scales. On AMD CPUs torch's MKL matmul can trail its "
           "oneDNN convolutions, so a ratio above 1 is possible there.")

@@ -200,6 +200,9 @@ def data_synth(out: Path, fmt: str, sequences: int, frames: int, seed: int, quie
               help="Comma-separated sequence names [default: all].")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes tracking sequences in parallel.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Sequences each process tracks at once, in lockstep: one batched network "
+                   "forward per step (SiamRPN, SiamFC; same results as --batch 1).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:i.")
 @click.option("--repetitions", type=click.IntRange(min=1), default=None,
               help="Runs per sequence [default: the protocol's: VOT 15, GOT-10k 3, OPE 1; "
@@ -218,7 +221,8 @@ def data_synth(out: Path, fmt: str, sequences: int, frames: int, seed: int, quie
 @click.option("--quiet", is_flag=True, help="No progress bars; print only the final summary.")
 def run_command(tracker: str, dataset: str, root: Path | None, weights: str | None,
                 params: str | None, settings: tuple[str, ...], results_dir: Path,
-                sequences: str | None, workers: int, device: str, repetitions: int | None,
+                sequences: str | None, workers: int, batch: int, device: str,
+                repetitions: int | None,
                 shard: str | None, force: bool, save_video: Path | None, label: str | None,
                 seed: int, quiet: bool) -> None:
     """Run a tracker on a benchmark under its protocol and write the official result format.
@@ -234,7 +238,8 @@ def run_command(tracker: str, dataset: str, root: Path | None, weights: str | No
     summary = run_benchmark(
         tracker, dataset=dataset, root=root, weights=weights, params=params,
         overrides=overrides, model_config=model_config, results_dir=results_dir,
-        sequences=names, workers=workers, device=device, repetitions=repetitions, shard=shard,
+        sequences=names, workers=workers, batch=batch, device=device, repetitions=repetitions,
+        shard=shard,
         force=force, save_video=save_video, label=label, seed=seed, progress=not quiet,
         echo=lambda text: click.echo(text, err=True))
     for line in summary.lines():

@@ -347,11 +347,14 @@ def update_manifest(folder: Path, header: Mapping[str, Any], session: Mapping[st
 def session_record(session_id: str, *, device: str, workers: int, shard: tuple[int, int] | None,
                    started: str, ended: str | None, selection: list[str],
                    tracked: list[str] | None = None,
-                   interrupted: bool = False) -> dict[str, Any]:
+                   interrupted: bool = False, batch: int = 1) -> dict[str, Any]:
     """One invocation of ``siambench run`` as recorded in ``run.json``'s ``sessions``;
-    ``tracked``: the sequences this session tracked (done or failed), in order."""
+    ``tracked``: the sequences this session tracked (done or failed), in order; ``batch``: the
+    sequences each process tracked at once (with a batch, a frame's time is the batch step's
+    time divided among the sequences it served)."""
     record = {"id": session_id, "host": platform.node(), "pid": os.getpid(), "device": device,
-              "workers": workers, "shard": None if shard is None else f"{shard[0]}/{shard[1]}",
+              "workers": workers, "batch": int(batch),
+              "shard": None if shard is None else f"{shard[0]}/{shard[1]}",
               "sequences": len(selection), "tracked": list(tracked or []),
               "started": started, "ended": ended,
               "versions": library_versions(), "command": sys.argv[1:] if sys.argv else []}

@@ -31,6 +31,7 @@ class RunProgress:
         self._frames = 0
         self._seconds = 0.0
         self._sequences = 0
+        self._active: list[set[str]] = [set() for _ in range(max(1, workers))]
         self.overall = tqdm(total=total, unit="frame", desc=f"{label}", disable=disable,
                             file=sys.stderr, position=0, dynamic_ncols=True, smoothing=0.1)
         self.bars = [tqdm(total=0, unit="frame", desc=f"worker {i + 1}", disable=disable
@@ -43,12 +44,21 @@ class RunProgress:
         self._postfix()
 
     def start(self, worker: int, name: str, share: int, frames: int) -> None:
-        """Worker ``worker`` started sequence ``name`` (``share`` frames of the total)."""
+        """Worker ``worker`` started sequence ``name`` (``share`` frames of the total); a worker
+        tracking a batch holds several at once (its bar then counts all of their frames)."""
         self._share[name] = share
         self._counted[name] = 0
+        active = self._active[worker] if worker < len(self._active) else set()
+        active.add(name)
+        if worker >= len(self.bars):
+            return
         bar = self.bars[worker]
-        bar.reset(total=frames)
-        bar.set_description(f"worker {worker + 1}: {name}", refresh=False)
+        if len(active) == 1:
+            bar.reset(total=frames)
+            bar.set_description(f"worker {worker + 1}: {name}", refresh=False)
+        else:
+            bar.total = (bar.total or 0) + frames
+            bar.set_description(f"worker {worker + 1}: {len(active)} sequences", refresh=False)
 
     def advance(self, worker: int, name: str, count: int) -> None:
         """``count`` more tracker calls on sequence ``name``."""
@@ -59,10 +69,13 @@ class RunProgress:
         step = max(0, min(after, share) - min(before, share))
         if step:
             self.overall.update(step)
-        self.bars[worker].update(count)
+        if worker < len(self.bars):
+            self.bars[worker].update(count)
 
     def finish(self, worker: int, name: str, status: dict[str, Any]) -> None:
         """Sequence ``name`` ended with ``status`` (``done``/``failed``)."""
+        if worker < len(self._active):
+            self._active[worker].discard(name)
         share = self._share.pop(name, 0)
         counted = self._counted.pop(name, 0)
         if counted < share:

@@ -34,7 +34,7 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,7 @@ from siambench.run.workers import (
     available_cpus,
     build_tracker,
     per_sequence,
+    run_batch_jobs,
     run_job,
     tracker_spec_entry,
     worker_main,
@@ -300,7 +301,7 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
                   device: str = "cpu", repetitions: int | None = None,
                   shard: str | tuple[int, int] | None = None, force: bool = False,
                   save_video: Path | str | None = None, label: str | None = None,
-                  seed: int = 0, progress: bool = True,
+                  seed: int = 0, progress: bool = True, batch: int = 1,
                   echo: Callable[[str], None] | None = None) -> RunSummary:
     """Run ``tracker`` on ``dataset`` and write results, ``run.json`` and status files under
     ``<results_dir>/<dataset>/<label or tracker>/`` (see the module docstring).
@@ -308,7 +309,9 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
     ``weights="random"`` builds a seeded (``seed``) untrained network (``model_config`` sets
     its architecture); ``overrides`` replace tracker parameters. ``repetitions`` overrides the
     protocol's (VOT 15, GOT-10k 3); the one-pass result format holds one run. ``workers`` > 1
-    runs sequences in that many spawned processes. ``echo`` receives warnings as they arise.
+    runs sequences in that many spawned processes. ``batch`` > 1 tracks that many sequences at
+    once in each process, in lockstep (one batched network forward per step; a tracker that
+    cannot batch tracks one at a time, with a note). ``echo`` receives warnings as they arise.
     Returns a :class:`RunSummary`; sequence failures do not raise.
 
     The run is :func:`plan_run` (check the arguments, build the tracker, load the dataset,
@@ -323,7 +326,7 @@ def run_benchmark(tracker: str, *, dataset: str = "synthetic", root: Path | str 
                     overrides=overrides, model_config=model_config, results_dir=results_dir,
                     sequences=sequences, workers=workers, device=device,
                     repetitions=repetitions, shard=shard, save_video=save_video, label=label,
-                    seed=seed, progress=progress, echo=echo)
+                    seed=seed, progress=progress, batch=batch, echo=echo)
     session = prepare_run(plan, force=force, echo=echo)
     interrupted = False
     try:
@@ -369,7 +372,7 @@ def plan_run(tracker: str, *, dataset: str, root: Path | str | None,
              results_dir: Path | str, sequences: Iterable[str] | None, workers: int,
              device: str, repetitions: int | None, shard: str | tuple[int, int] | None,
              save_video: Path | str | None, label: str | None, seed: int, progress: bool,
-             echo: Callable[[str], None]) -> RunPlan:
+             echo: Callable[[str], None], batch: int = 1) -> RunPlan:
     """Check the arguments, build the tracker, load the dataset and describe the run's
     configuration (errors here leave no file behind but the results folder)."""
     started = now_iso()
@@ -387,6 +390,9 @@ def plan_run(tracker: str, *, dataset: str, root: Path | str | None,
     workers = int(workers)
     if workers < 1:
         raise SiambenchError(f"--workers must be at least 1, got {workers}")
+    batch = int(batch)
+    if batch < 1:
+        raise SiambenchError(f"--batch must be at least 1, got {batch}")
     shard_ = parse_shard(shard)
     device = check_device(device)
     video_dir = Path(save_video).expanduser() if save_video is not None else None
@@ -404,6 +410,10 @@ def plan_run(tracker: str, *, dataset: str, root: Path | str | None,
                        module=None if entry.source == "built-in" else entry.module)
     weights_source, weights_checksum = _weights_identity(spec)
     parent_tracker = None if per_sequence(spec) else build_tracker(spec)
+    if batch > 1 and (parent_tracker is None or parent_tracker.batched(batch) is None):
+        echo(f"note: tracker {spec.name} cannot track sequences in a batch; tracking one "
+             f"sequence at a time (--batch 1)")
+        batch = 1
     resolved = _resolved_params(parent_tracker, spec)
     chash = config_hash(spec.name.lower(), resolved, spec.model_config)
     random_weights = spec.weights == "random"
@@ -437,7 +447,7 @@ def plan_run(tracker: str, *, dataset: str, root: Path | str | None,
     context = JobContext(dataset=spec_ds.name, root=data.root, protocol=spec_ds.protocol,
                          origin=spec_ds.origin, repetitions=repetitions, folder=folder,
                          result_format=result_format, seed=int(seed), label=label,
-                         video_dir=video_dir)
+                         video_dir=video_dir, batch=batch)
     return RunPlan(spec, parent_tracker, protocol, data, selection, mine, folder, label, header,
                    context, workers, shard_, started, warnings)
 
@@ -468,7 +478,7 @@ class RunSession:
         return session_record(self.id, device=self.plan.spec.device, workers=self.plan.workers,
                               shard=self.plan.shard, started=self.plan.started, ended=ended,
                               selection=self.plan.mine, tracked=self.tracked,
-                              interrupted=interrupted)
+                              interrupted=interrupted, batch=self.plan.context.batch)
 
     def manifest(self, ended: str | None = None, interrupted: bool = False) -> None:
         """Rebuild run.json (call under the folder lock): sequences this run or another live
@@ -541,22 +551,56 @@ def prepare_run(plan: RunPlan, *, force: bool, echo: Callable[[str], None]) -> R
 
 def execute_run(plan: RunPlan, session: RunSession, *, progress: bool,
                 echo: Callable[[str], None]) -> None:
-    """Track ``session.todo``: in this process, or in ``plan.workers`` worker processes."""
+    """Track ``session.todo``: in this process, or in ``plan.workers`` worker processes; one
+    sequence at a time per process, or ``plan.context.batch`` at once."""
     todo = session.todo
+    batch = plan.context.batch
     shares = {name: len(plan.data[name]) * plan.expected_repetitions for name in todo}
     bars = RunProgress(sum(shares.values()), min(plan.workers, max(1, len(todo))),
                        label=plan.label, disable=not progress)
     bars.expect(len(todo))
     try:
-        if plan.workers == 1 or len(todo) <= 1:
-            _run_inline(todo, plan.data, plan.spec, plan.tracker, plan.context, bars, shares,
-                        session.record, session.claim, session.claims.heartbeat)
-        else:
+        if plan.workers > 1 and len(todo) > 1:
             _run_pool(todo, plan.spec, plan.context, plan.workers, bars, shares,
                       session.record, session.claim, session.claims.heartbeat,
                       session.summary, echo)
+        elif batch > 1 and plan.tracker is not None:
+            _run_batched_inline(todo, plan, bars, shares, session)
+        else:
+            _run_inline(todo, plan.data, plan.spec, plan.tracker, plan.context, bars, shares,
+                        session.record, session.claim, session.claims.heartbeat)
     finally:
         bars.close()
+
+
+def _run_batched_inline(todo: list[str], plan: RunPlan, bars: RunProgress,
+                        shares: dict[str, int], session: RunSession) -> None:
+    """Track ``todo`` in this process, ``plan.context.batch`` sequences at once; each is
+    claimed just before it takes a slot."""
+    tracker = plan.tracker
+    batch = tracker.batched(plan.context.batch) if tracker is not None else None
+    if batch is None:
+        raise SiambenchError(f"tracker {plan.spec.name} cannot track sequences in a batch")
+
+    def jobs() -> Iterator[tuple[str, Any]]:
+        for name in todo:
+            if session.claim(name):
+                yield name, plan.data[name]
+            else:
+                bars.skip(shares[name])
+
+    def start(name: str, frames: int) -> None:
+        bars.start(0, name, shares[name], frames)
+
+    def tick(name: str, count: int) -> None:
+        bars.advance(0, name, count)
+        session.claims.heartbeat(name)
+
+    def done(name: str, status: dict[str, Any]) -> None:
+        bars.finish(0, name, status)
+        session.record(name, status)
+
+    run_batch_jobs(batch, jobs(), plan.context, on_start=start, on_tick=tick, on_status=done)
 
 
 def summarise_run(session: RunSession, started_wall: float, *, interrupted: bool) -> RunSummary:
@@ -644,9 +688,11 @@ def _run_pool(todo: list[str], spec: TrackerSpec, context: JobContext, workers: 
               heartbeat: Callable[[str], None], summary: RunSummary,
               echo: Callable[[str], None]) -> None:
     """Track ``todo`` in ``workers`` spawned processes. Sequences are claimed one at a time as
-    workers become free (one queued per worker), so concurrent runs share the work."""
+    workers become free (one queued per worker, or per slot of a worker's batch), so
+    concurrent runs share the work."""
     ctx = multiprocessing.get_context("spawn")
     count = min(workers, len(todo))
+    capacity = count * max(1, int(context.batch))
     threads = max(1, available_cpus() // count)
     tasks = ctx.Queue()
     events = ctx.Queue()
@@ -656,7 +702,7 @@ def _run_pool(todo: list[str], spec: TrackerSpec, context: JobContext, workers: 
 
     def feed() -> None:
         nonlocal exhausted
-        while not exhausted and len(outstanding) < count:
+        while not exhausted and len(outstanding) < capacity:
             name = next(pending, None)
             if name is None:
                 exhausted = True

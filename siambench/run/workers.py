@@ -24,7 +24,7 @@ import random
 import signal
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,11 +36,11 @@ from siambench.errors import SiambenchError
 from siambench.results.types import Run
 from siambench.results.write import remove_sequence_results, write_runs
 from siambench.run.manifest import file_sha256, now_iso
-from siambench.trackers.base import Tracker, TrackOutput
+from siambench.trackers.base import BatchTracker, Tracker, TrackOutput
 
 __all__ = ["SEQUENCE_INPUTS", "CountingTracker", "JobContext", "TrackerSpec", "available_cpus",
-           "build_tracker", "limit_threads", "per_sequence", "run_job", "seed_sequence",
-           "speed_fields", "tracker_spec_entry", "worker_main"]
+           "build_tracker", "limit_threads", "per_sequence", "run_batch_jobs", "run_job",
+           "seed_sequence", "speed_fields", "tracker_spec_entry", "worker_main"]
 
 _PROGRESS_INTERVAL_S = 0.1
 _PARENT_CHECK_S = 1.0
@@ -75,6 +75,7 @@ class JobContext:
     seed: int
     label: str
     video_dir: Path | None = None
+    batch: int = 1  # sequences tracked in lockstep by each process (1: one at a time)
 
 
 def available_cpus() -> int:
@@ -249,8 +250,7 @@ def run_job(make_tracker: Callable[[], Tracker], sequence: Sequence, context: Jo
     from siambench.protocols.engine import run_sequence
 
     started = time.time()
-    status: dict[str, Any] = {"sequence": sequence.name, "host": platform.node(),
-                              "started": now_iso()}
+    status = _new_status(sequence.name)
     counting: CountingTracker | None = None
     try:
         counting = CountingTracker(make_tracker(), tick or (lambda n: None))
@@ -259,26 +259,103 @@ def run_job(make_tracker: Callable[[], Tracker], sequence: Sequence, context: Jo
         runs = run_sequence(counting, sequence, protocol, origin=context.origin,
                             repetitions=context.repetitions)
         counting.flush()
-        remove_sequence_results(context.folder, context.result_format, sequence.name)
-        paths = write_runs(context.folder, context.result_format, sequence.name, list(runs))
-        times = np.concatenate([np.asarray(r.times, dtype=np.float64).reshape(-1)
-                                for r in runs if r.times is not None] or [np.zeros(0)])
-        status.update({
-            "status": "done", "frames": len(sequence), "repetitions": len(runs),
-            **speed_fields(times),
-            "files": {p.relative_to(context.folder).as_posix(): file_sha256(p) for p in paths},
-        })
-        if context.video_dir is not None:
-            status["video"] = _save_video(context, sequence, runs[0])
+        _write_results(status, sequence, runs, context)
     except Exception as error:  # noqa: BLE001 - one sequence's failure must not stop the run
         if counting is not None:
             counting.flush()
-        status.update({"status": "failed", "frames": len(sequence),
-                       "error": f"{type(error).__name__}: {error}",
-                       "traceback": traceback.format_exc(limit=8)})
+        _record_failure(status, sequence, error)
+    return _closed(status, started)
+
+
+def _new_status(name: str) -> dict[str, Any]:
+    return {"sequence": name, "host": platform.node(), "started": now_iso()}
+
+
+def _write_results(status: dict[str, Any], sequence: Sequence, runs: list[Run],
+                   context: JobContext) -> None:
+    """Write ``runs`` in the protocol's result format (replacing the sequence's old files) and
+    fill ``status`` as ``done``: files with their SHA-256, speed fields, the video."""
+    remove_sequence_results(context.folder, context.result_format, sequence.name)
+    paths = write_runs(context.folder, context.result_format, sequence.name, list(runs))
+    times = np.concatenate([np.asarray(r.times, dtype=np.float64).reshape(-1)
+                            for r in runs if r.times is not None] or [np.zeros(0)])
+    status.update({
+        "status": "done", "frames": len(sequence), "repetitions": len(runs),
+        **speed_fields(times),
+        "files": {p.relative_to(context.folder).as_posix(): file_sha256(p) for p in paths},
+    })
+    if context.video_dir is not None:
+        status["video"] = _save_video(context, sequence, runs[0])
+
+
+def _record_failure(status: dict[str, Any], sequence: Sequence, error: BaseException) -> None:
+    status.update({"status": "failed", "frames": len(sequence),
+                   "error": f"{type(error).__name__}: {error}",
+                   "traceback": "".join(traceback.format_exception(error, limit=8))})
+
+
+def _closed(status: dict[str, Any], started: float) -> dict[str, Any]:
     status["wall_seconds"] = time.time() - started
     status["finished"] = now_iso()
     return status
+
+
+def run_batch_jobs(batch: BatchTracker, jobs: Iterable[tuple[str, Sequence]],
+                   context: JobContext, *, on_start: Callable[[str, int], None],
+                   on_tick: Callable[[str, int], None],
+                   on_status: Callable[[str, dict[str, Any]], None]) -> None:
+    """Track ``jobs`` (name, sequence; taken one at a time as slots free up) in lockstep with
+    ``batch`` (:func:`siambench.protocols.batch.run_batched`), write each sequence's results as
+    it ends and report its status to ``on_status``; ``on_start(name, frames)`` when a sequence
+    gets a slot, ``on_tick(name, n)`` with its processed frames (at most every 0.1 s). Times in
+    the statuses are each batch call's time divided among the slots it served."""
+    from siambench.protocols import load_protocol
+    from siambench.protocols.batch import BatchJob, run_batched
+    from siambench.protocols.engine import sequence_steps
+
+    protocol = load_protocol(context.protocol)
+    deterministic = bool(getattr(batch, "deterministic", False))
+    started: dict[str, float] = {}
+    statuses: dict[str, dict[str, Any]] = {}
+    counts: dict[str, int] = {}
+    last = [time.monotonic()]
+
+    def flush(name: str | None = None) -> None:
+        for key in [name] if name is not None else list(counts):
+            count = counts.pop(key, 0)
+            if count:
+                on_tick(key, count)
+
+    def batch_jobs() -> Iterator[BatchJob]:
+        for name, sequence in jobs:
+            def steps(name: str = name, sequence: Sequence = sequence) -> Any:
+                started[name] = time.time()
+                statuses[name] = _new_status(name)
+                on_start(name, len(sequence))
+                return sequence_steps(sequence, protocol, origin=context.origin,
+                                      deterministic=deterministic,
+                                      repetitions=context.repetitions)
+            yield BatchJob(name, sequence, steps)
+
+    def on_frame(job: BatchJob, index: int) -> None:
+        counts[job.key] = counts.get(job.key, 0) + 1
+        now = time.monotonic()
+        if now - last[0] >= _PROGRESS_INTERVAL_S:
+            last[0] = now
+            flush()
+
+    def on_done(job: BatchJob, runs: list[Run] | None, error: BaseException | None) -> None:
+        flush(job.key)
+        status = statuses.pop(job.key, None) or _new_status(job.key)
+        try:
+            if error is not None:
+                raise error
+            _write_results(status, job.sequence, list(runs or []), context)
+        except Exception as failure:  # noqa: BLE001 - one sequence's failure must not stop the run
+            _record_failure(status, job.sequence, failure)
+        on_status(job.key, _closed(status, started.pop(job.key, time.time())))
+
+    run_batched(batch, batch_jobs(), on_done=on_done, on_frame=on_frame)
 
 
 def _save_video(context: JobContext, sequence: Sequence, run: Run) -> str:
@@ -300,7 +377,8 @@ def worker_main(index: int, spec: TrackerSpec, context: JobContext, threads: int
     """Body of worker process ``index``: take sequence names from ``tasks`` until ``None`` and
     put ``("start", index, name, frames)``, ``("progress", index, name, n)`` and
     ``("done", index, name, status)`` on ``events`` (``("fatal", index, None, message)`` when
-    the worker cannot start)."""
+    the worker cannot start). With ``context.batch`` > 1 and a tracker that can batch, up to
+    that many sequences are tracked at once (:func:`run_batch_jobs`)."""
     import queue as queue_module
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -309,39 +387,61 @@ def worker_main(index: int, spec: TrackerSpec, context: JobContext, threads: int
 
         dataset = load_dataset(context.dataset, context.root)
         tracker = None if per_sequence(spec) else build_tracker(spec)
+        batch = tracker.batched(context.batch) if tracker is not None and context.batch > 1 \
+            else None
         limit_threads(threads)
     except Exception as error:  # noqa: BLE001 - reported to the parent
         events.put(("fatal", index, None, f"{type(error).__name__}: {error}"))
         return
     last_check = time.monotonic()
 
-    while True:
-        try:
-            name = tasks.get(timeout=_PARENT_CHECK_S)
-        except queue_module.Empty:
+    def check_parent() -> None:
+        nonlocal last_check
+        now = time.monotonic()
+        if now - last_check >= _PARENT_CHECK_S:
+            last_check = now
             if not _parent_alive():
+                raise SystemExit(1)  # the parent was killed: stop, write nothing more
+
+    def sequences() -> Iterator[tuple[str, Sequence]]:
+        """The sequences sent to this worker, until ``None``; a name the dataset cannot give
+        is reported as that sequence's failure."""
+        while True:
+            try:
+                name = tasks.get(timeout=_PARENT_CHECK_S)
+            except queue_module.Empty:
+                if not _parent_alive():
+                    return
+                continue
+            if name is None:
                 return
-            continue
-        if name is None:
-            return
-        try:
-            sequence = dataset[name]
-        except Exception as error:  # noqa: BLE001 - reported as this sequence's failure
-            events.put(("start", index, name, 0))
-            events.put(("done", index, name, {
-                "sequence": name, "status": "failed", "frames": 0, "host": platform.node(),
-                "finished": now_iso(), "error": f"{type(error).__name__}: {error}"}))
-            continue
+            try:
+                sequence = dataset[name]
+            except Exception as error:  # noqa: BLE001 - reported as this sequence's failure
+                events.put(("start", index, name, 0))
+                events.put(("done", index, name, {
+                    "sequence": name, "status": "failed", "frames": 0, "host": platform.node(),
+                    "finished": now_iso(), "error": f"{type(error).__name__}: {error}"}))
+                continue
+            yield name, sequence
+
+    if batch is not None:
+        def tick_batch(name: str, count: int) -> None:
+            events.put(("progress", index, name, count))
+            check_parent()
+
+        run_batch_jobs(batch, sequences(), context,
+                       on_start=lambda name, frames: events.put(("start", index, name, frames)),
+                       on_tick=tick_batch,
+                       on_status=lambda name, status: events.put(("done", index, name, status)))
+        return
+
+    for name, sequence in sequences():
         events.put(("start", index, name, len(sequence)))
 
         def tick(count: int, name: str = name) -> None:
-            nonlocal last_check
             events.put(("progress", index, name, count))
-            now = time.monotonic()
-            if now - last_check >= _PARENT_CHECK_S:
-                last_check = now
-                if not _parent_alive():
-                    raise SystemExit(1)  # the parent was killed: stop, write nothing more
+            check_parent()
 
         def make(sequence: Sequence = sequence) -> Tracker:
             if tracker is not None:

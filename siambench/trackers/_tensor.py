@@ -19,13 +19,25 @@ def channel_order(model: object) -> str:
     return order
 
 
-def crops_to_tensor(crops: Sequence[np.ndarray], *, bgr: bool, device: torch.device) -> torch.Tensor:
+def crops_to_tensor(crops: Sequence[np.ndarray] | np.ndarray, *, bgr: bool, device: torch.device,
+                    pin: bool = False) -> torch.Tensor:
     """Stack RGB ``uint8`` crops into a float32 ``(B, 3, S, S)`` tensor of 0–255 values on ``device``;
-    channels reversed when ``bgr`` (weights trained on ``cv2.imread`` frames)."""
-    batch = np.stack(crops)
+    channels reversed when ``bgr`` (weights trained on ``cv2.imread`` frames). ``pin``: stage
+    the stacked crops in pinned host memory when ``device`` is CUDA (one asynchronous copy)."""
+    return array_to_tensor(np.stack(crops), bgr=bgr, device=device, pin=pin)
+
+
+def array_to_tensor(batch: np.ndarray, *, bgr: bool, device: torch.device,
+                    pin: bool = False) -> torch.Tensor:
+    """A ``(B, S, S, 3)`` RGB ``uint8`` array as :func:`crops_to_tensor` makes it: one host→device
+    copy of the ``uint8`` pixels (pinned when ``pin`` and ``device`` is CUDA), then float32
+    ``(B, 3, S, S)`` on the device."""
     if bgr:
         batch = batch[..., ::-1]
-    tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(device, non_blocking=True)
+    host = torch.from_numpy(np.ascontiguousarray(batch))
+    if pin and torch.device(device).type == "cuda":
+        host = host.pin_memory()
+    tensor = host.to(device, non_blocking=True)
     return tensor.permute(0, 3, 1, 2).float()
 
 

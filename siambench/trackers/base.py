@@ -21,7 +21,7 @@ import numpy as np
 
 from siambench.errors import SiambenchError
 
-__all__ = ["TrackOutput", "Tracker", "check_box", "check_frame"]
+__all__ = ["BatchTracker", "TrackOutput", "Tracker", "check_box", "check_frame"]
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,47 @@ class Tracker(ABC):
     def update(self, frame: np.ndarray) -> TrackOutput:
         """Locate the target in the next frame."""
 
+    def batched(self, capacity: int) -> BatchTracker | None:
+        """A :class:`BatchTracker` of ``capacity`` slots with this tracker's network and
+        parameters (shared, not copied), or None when the tracker cannot batch (the default:
+        the run engine then tracks one sequence at a time, as with ``--batch 1``)."""
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+class BatchTracker(ABC):
+    """Tracks up to ``capacity`` independent sequences at once, one *slot* (``0 … capacity −
+    1``) each: ``siambench run --batch N`` (the run engine) gives every active slot the next
+    frame it needs and calls :meth:`init_slots` / :meth:`update_slots` once per step for all of
+    them, so one batched network forward serves many sequences.
+
+    Contract: for each slot, the answers equal (boxes within 1e-3 px) those of the
+    per-sequence tracker it came from (:meth:`Tracker.batched`) given the same frames and
+    boxes; slots never influence each other; a slot is re-initialised by :meth:`init_slots`
+    at any time (a VOT reset, or the next sequence taking a finished one's slot). Frames and
+    boxes follow the :class:`Tracker` conventions. Plug-in trackers opt in by returning one from
+    :meth:`Tracker.batched`.
+    """
+
+    name: str = "tracker"
+    deterministic: bool = True
+    capacity: int = 1
+
+    @abstractmethod
+    def init_slots(self, slots: Sequence[int], frames: Sequence[np.ndarray],
+                   boxes: Sequence[np.ndarray]) -> None:
+        """Start slot ``slots[i]`` on target ``boxes[i]`` (``x, y, w, h``) in ``frames[i]``."""
+
+    @abstractmethod
+    def update_slots(self, slots: Sequence[int], frames: Sequence[np.ndarray]
+                     ) -> list[TrackOutput]:
+        """Locate each slot's target in its next frame; one :class:`TrackOutput` per slot, in
+        the order given."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, capacity={self.capacity})"
 
 
 def check_frame(frame: object) -> np.ndarray:

@@ -23,10 +23,15 @@ initialising it with the 0-based box gives siamfc-pytorch's boxes minus 1.
 
 State (:attr:`SiamFCTracker.state`, :meth:`SiamFCTracker.set_state`): centre, size and the
 exemplar / search context sides ``z_sz`` / ``x_sz``.
+
+Stages: ``begin`` (init's state and template crop), ``search_crops`` / ``prepare``, ``forward``,
+``finish`` (decision) and ``advance`` (state update); :meth:`SiamFCTracker.batched` tracks many
+sequences with one forward per step (:mod:`siambench.trackers.batched`) through the same stages.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,8 +43,16 @@ import torch
 
 from siambench.boxes import box_centres, cxcywh_to_xywh
 from siambench.errors import SiambenchError
-from siambench.trackers._tensor import channel_order, crops_to_tensor
-from siambench.trackers.base import Tracker, TrackOutput, check_box, check_frame, state_pair
+from siambench.trackers._tensor import array_to_tensor, channel_order, crops_to_tensor
+from siambench.trackers.base import (
+    BatchTracker,
+    Tracker,
+    TrackOutput,
+    check_box,
+    check_frame,
+    state_pair,
+)
+from siambench.trackers.batched import SlotBatch
 from siambench.trackers.crops import (
     context_size,
     crop_geometry,
@@ -48,8 +61,8 @@ from siambench.trackers.crops import (
     mean_colour,
 )
 
-__all__ = ["FCDecision", "SiamFCState", "SiamFCTracker", "fc_decide", "scale_factors",
-           "upsample_responses"]
+__all__ = ["SiamFCBatch", "FCDecision", "SiamFCState", "SiamFCTracker", "fc_decide", "fc_decide_batch",
+           "scale_factors", "upsample_responses"]
 
 #: ``crop`` values: siambench's one-warp crop (siamfc-pytorch corners) or siamfc-pytorch's own.
 FC_CROP_METHODS = ("warp", "siamfc")
@@ -99,6 +112,35 @@ def fc_decide(responses: np.ndarray, window: np.ndarray, factors: np.ndarray, x_
     disp_response = np.array([col - centre, row - centre], dtype=np.float64)
     disp = disp_response * total_stride / response_up * x_sz * factors[scale] / instance_size
     return FCDecision(scale, (int(row), int(col)), disp, float(peaks[scale]))
+
+
+def fc_decide_batch(responses: np.ndarray, window: np.ndarray, factors: np.ndarray,
+                    x_sz: np.ndarray, *, scale_penalty: float, window_influence: float,
+                    total_stride: int, response_up: int, instance_size: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`fc_decide` for ``m`` searches at once (the same numbers).
+
+    ``responses`` ``(m, n, U, U)`` upsampled (not modified); ``x_sz`` ``(m,)``. Returns the chosen
+    ``scale`` ``(m,)``, ``loc`` ``(m, 2)`` ``(row, col)``, ``disp`` ``(m, 2)`` ``(dx, dy)`` image
+    pixels and ``peak`` ``(m,)`` (the chosen map's un-penalised maximum).
+    """
+    m, n = responses.shape[:2]
+    penalties = np.full(n, scale_penalty, dtype=np.float64)
+    penalties[n // 2] = 1.0
+    peaks = responses.reshape(m, n, -1).max(axis=2).astype(np.float64)
+    scale = np.argmax(peaks * penalties, axis=1)
+    rows = np.arange(m)
+    response = responses[rows, scale].astype(np.float64).reshape(m, -1)
+    response = response - response.min(axis=1, keepdims=True)
+    sums = np.array([row.sum() for row in response])  # one row at a time: fc_decide's summation
+    response = response / (sums[:, None] + 1e-16)
+    response = (1 - window_influence) * response + window_influence * window.reshape(1, -1)
+    row, col = np.unravel_index(np.argmax(response, axis=1), responses.shape[2:])
+    centre = (responses.shape[2] - 1) / 2
+    disp_response = np.stack([col - centre, row - centre], axis=1).astype(np.float64)
+    disp = (disp_response * total_stride / response_up * np.asarray(x_sz, dtype=np.float64)[:, None]
+            * factors[scale][:, None] / instance_size)
+    return scale, np.stack([row, col], axis=1), disp, peaks[rows, scale]
 
 
 @dataclass(frozen=True)
@@ -164,15 +206,7 @@ class SiamFCTracker(Tracker):
 
     def init(self, frame: np.ndarray, box: np.ndarray) -> None:
         """Compute the template features of the target ``box`` (``x, y, w, h``) in ``frame``."""
-        frame = check_frame(frame)
-        x, y, w, h = check_box(box)
-        p = self.params
-        self.centre = box_centres([x, y, w, h])
-        self.size = np.array([w, h])
-        self.z_sz = context_size(w, h, float(p["context_amount"]))
-        self.x_sz = self.z_sz * int(p["instance_size"]) / int(p["exemplar_size"])
-        self._border = mean_colour(frame)
-        z = crops_to_tensor([self.template_crop(frame)], bgr=self.bgr, device=self.device)
+        z = crops_to_tensor([self.begin(frame, box)], bgr=self.bgr, device=self.device)
         with torch.inference_mode():
             self._features = self.model.template_features(z)
         self.last_decision = None
@@ -225,6 +259,19 @@ class SiamFCTracker(Tracker):
         self.z_sz, self.x_sz = new_z, new_x
 
     # -- stages ----------------------------------------------------------------------------------
+    def begin(self, frame: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """Init's first stage: set the state from ``box`` in ``frame`` (centre, size, context
+        sides, border colour) and return the exemplar crop (the features are not computed)."""
+        frame = check_frame(frame)
+        x, y, w, h = check_box(box)
+        p = self.params
+        self.centre = box_centres([x, y, w, h])
+        self.size = np.array([w, h])
+        self.z_sz = context_size(w, h, float(p["context_amount"]))
+        self.x_sz = self.z_sz * int(p["instance_size"]) / int(p["exemplar_size"])
+        self._border = mean_colour(frame)
+        return self.template_crop(frame)
+
     def _crop(self, frame: np.ndarray, size: float, out: int) -> np.ndarray:
         if self.crop_method == "siamfc":
             return crop_reference(frame, self.centre, size, out, self._border, "siamfc")
@@ -274,11 +321,95 @@ class SiamFCTracker(Tracker):
                              response_up=int(p["response_up"]),
                              instance_size=int(p["instance_size"]))
         self.last_decision = decision
-        self.centre = self.centre + decision.disp
-        scale = (1 - float(p["scale_lr"])) + float(p["scale_lr"]) * self.factors[decision.scale]
+        return self.advance(decision.scale, decision.disp, decision.peak)
+
+    def advance(self, scale_index: int, disp: np.ndarray, peak: float) -> TrackOutput:
+        """The last stage: move the centre by ``disp`` (image pixels), rescale the size and the
+        context sides by scale ``scale_index``'s damped factor, answer with sigmoid(``peak``)."""
+        p = self.params
+        self.centre = self.centre + disp
+        scale = (1 - float(p["scale_lr"])) + float(p["scale_lr"]) * self.factors[scale_index]
         self.size = self.size * scale
         self.z_sz *= scale
         self.x_sz *= scale
         box = cxcywh_to_xywh(np.concatenate([self.centre, self.size]))
-        score = 1.0 / (1.0 + math.exp(-max(min(decision.peak, 700.0), -700.0)))
+        score = 1.0 / (1.0 + math.exp(-max(min(peak, 700.0), -700.0)))
         return TrackOutput(box, score)
+
+    def batched(self, capacity: int) -> BatchTracker:
+        """A :class:`SiamFCBatch` of ``capacity`` slots sharing this
+        tracker's network, parameters and device."""
+        return SiamFCBatch(self, capacity)
+
+
+class SiamFCBatch(SlotBatch):
+    """``capacity`` SiamFC sequences tracked at once, all scales of a step's slots in one forward
+    (per :attr:`chunk` slots: on the CPU one slot per forward by default)."""
+
+    cpu_chunk = 1
+
+    def __init__(self, tracker: SiamFCTracker, capacity: int) -> None:
+        super().__init__(tracker, capacity)
+
+    @staticmethod
+    def _fresh(tracker: SiamFCTracker) -> SiamFCTracker:
+        slot = copy.copy(tracker)
+        slot._features = None
+        slot.last_decision = None
+        slot.centre, slot.size = np.zeros(2), np.zeros(2)
+        slot.z_sz = slot.x_sz = 0.0
+        return slot
+
+    def _template(self, z: torch.Tensor) -> Any:
+        return self.model.template_features(z)
+
+    @staticmethod
+    def _set_kernels(slot: SiamFCTracker, kernels: Any) -> None:
+        slot._features = kernels
+
+    def state(self, slot: int) -> SiamFCState:
+        """Slot ``slot``'s target state (:attr:`SiamFCTracker.state`)."""
+        (number,) = self._check("state", [slot])
+        return self._slots[number].state
+
+    def update_slots(self, slots: Sequence[int], frames: Sequence[np.ndarray]) -> list[TrackOutput]:
+        """Each slot's next box: all scale crops of all slots in one network forward."""
+        numbers = self._check("update_slots", slots, frames=frames)
+        self._check_live(numbers)
+        frames = [check_frame(frame) for frame in frames]
+        if self._per_slot:
+            return [self._slots[slot].update(frame) for slot, frame in zip(numbers, frames, strict=True)]
+        if not numbers:
+            return []
+        order = sorted(range(len(numbers)), key=lambda i: numbers[i])  # consecutive: a kernel view
+        trackers = {i: self._slots[numbers[i]] for i in order}
+        s = len(self.tracker.factors)
+        instance = int(self.tracker.params["instance_size"])
+        side = self.tracker.response_size
+        up = []
+        for part in self._chunks(order):
+            n = len(part)
+            batch = np.empty((s, n, instance, instance, 3), dtype=np.uint8)  # scale-major
+            for j, i in enumerate(part):
+                batch[:, j] = trackers[i].search_crops(frames[i])
+            x = array_to_tensor(batch.reshape(s * n, instance, instance, 3), bgr=self.bgr,
+                                device=self.device, pin=True)
+            features = self._bank.take([numbers[i] for i in part])
+            with torch.inference_mode():
+                responses = self.model.track(x, features)
+                if responses.numel() != s * n * side * side or tuple(responses.shape[-2:]) != (side, side):
+                    raise SiambenchError(f"model response {tuple(responses.shape)} does not fit "
+                                         f"{s} scales x {n} slots of {side}x{side}")
+                maps = responses.reshape(s, n, side, side).float().cpu().numpy()
+            up.extend(upsample_responses(maps[:, j], self.tracker.upscale_size) for j in range(n))
+        p = self.tracker.params
+        scale, _, disp, peak = fc_decide_batch(
+            np.stack(up), self.tracker.window, self.tracker.factors,
+            np.array([trackers[i].x_sz for i in order]),
+            scale_penalty=float(p["scale_penalty"]), window_influence=float(p["window_influence"]),
+            total_stride=int(p["total_stride"]), response_up=int(p["response_up"]),
+            instance_size=instance)
+        results: list[TrackOutput | None] = [None] * len(numbers)
+        for j, i in enumerate(order):
+            results[i] = trackers[i].advance(int(scale[j]), disp[j], float(peak[j]))
+        return results  # type: ignore[return-value]

@@ -41,10 +41,15 @@ subtracts 1 and floor-divides the size under Python 2, siamrpn-pytorch subtracts
 
 State (:attr:`SiamRPNTracker.state`, :meth:`SiamRPNTracker.set_state`): the centre, size and
 search size carried between frames; setting it moves the search without touching the template.
+
+Stages: ``begin`` (init's state and template crop), ``search_crop`` / ``prepare``, ``forward``,
+``finish`` (decision) and ``advance`` (state update); :meth:`SiamRPNTracker.batched` tracks many
+sequences with one forward per step (:mod:`siambench.trackers.batched`) through the same stages.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +60,15 @@ import torch
 from siambench.boxes import box_centres, cxcywh_to_xywh
 from siambench.errors import SiambenchError
 from siambench.trackers._tensor import channel_order, crops_to_tensor
-from siambench.trackers.base import Tracker, TrackOutput, check_box, check_frame, state_pair
+from siambench.trackers.base import (
+    BatchTracker,
+    Tracker,
+    TrackOutput,
+    check_box,
+    check_frame,
+    state_pair,
+)
+from siambench.trackers.batched import SlotBatch
 from siambench.trackers.crops import (
     CROP_METHODS,
     context_size,
@@ -65,7 +78,8 @@ from siambench.trackers.crops import (
     mean_colour,
 )
 
-__all__ = ["RPNDecision", "SiamRPNState", "SiamRPNTracker", "cosine_window", "rpn_decide", "score_size"]
+__all__ = ["SiamRPNBatch", "RPNDecision", "SiamRPNState", "SiamRPNTracker", "cosine_window", "rpn_decide",
+           "rpn_decide_batch", "score_maps", "score_size"]
 
 #: Values of the fidelity parameters (defaults first): see the module docstring.
 OUTPUT_BOXES = ("pixel", "continuous")
@@ -140,6 +154,55 @@ def rpn_decide(score: np.ndarray, deltas: np.ndarray, anchors: np.ndarray, windo
     else:
         rate = float(penalty[best] * score[best] * lr)
     return RPNDecision(best, float(score[best]), rate, boxes, penalty, pscore)
+
+
+def rpn_decide_batch(score: np.ndarray, deltas: np.ndarray, anchors: np.ndarray, window: np.ndarray,
+                     previous_sizes: np.ndarray, *, penalty_k: float, window_influence: float,
+                     lr: float, lr_source: str = "penalised"
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`rpn_decide` for ``n`` searches on one anchor grid at once (the same numbers).
+
+    ``score`` ``(n, N)``; ``deltas`` ``(n, 4, N)``; ``previous_sizes`` ``(n, 2)`` (crop pixels).
+    Returns ``best`` ``(n,)`` int, ``score`` ``(n,)`` (un-penalised, of the best anchor), ``rate``
+    ``(n,)`` and the best anchor's decoded ``box`` ``(n, 4)`` ``cx, cy, w, h`` (crop pixels).
+    """
+    n = score.shape[0]
+    aw, ah = anchors[:, 2], anchors[:, 3]
+    boxes = np.empty_like(deltas, dtype=np.float64)
+    boxes[:, 0] = deltas[:, 0] * aw + anchors[:, 0]
+    boxes[:, 1] = deltas[:, 1] * ah + anchors[:, 1]
+    boxes[:, 2] = np.exp(deltas[:, 2]) * aw
+    boxes[:, 3] = np.exp(deltas[:, 3]) * ah
+    prev_w = previous_sizes[:, 0:1]
+    prev_h = previous_sizes[:, 1:2]
+    s_c = _change(_padded_size(boxes[:, 2], boxes[:, 3]) / _padded_size(prev_w, prev_h))
+    r_c = _change((prev_w / prev_h) / (boxes[:, 2] / boxes[:, 3]))
+    penalty = np.exp(-(r_c * s_c - 1.0) * penalty_k)
+    pscore = penalty * score * (1.0 - window_influence) + window * window_influence
+    best = np.argmax(pscore, axis=1)
+    rows = np.arange(n)
+    if lr_source == "windowed":
+        rate = pscore[rows, best] * lr
+    else:
+        rate = penalty[rows, best] * score[rows, best] * lr
+    return best, score[rows, best], rate, boxes[rows, :, best]
+
+
+def score_maps(outputs: tuple[torch.Tensor, torch.Tensor], anchor_num: int, side: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The network's ``(cls, reg)`` for ``n`` searches as float64 foreground probabilities
+    ``(n, k·S·S)`` (softmax over background / foreground) and offsets ``(n, 4, k·S·S)``."""
+    cls, reg = outputs
+    k = anchor_num
+    if tuple(cls.shape[-3:]) != (2 * k, side, side) or tuple(reg.shape[-3:]) != (4 * k, side, side):
+        raise SiambenchError(f"model outputs {tuple(cls.shape)} / {tuple(reg.shape)} do not fit "
+                             f"k={k} anchors on a {side}x{side} score map")
+    with torch.inference_mode():
+        logits = cls.reshape(-1, 2, k * side * side)
+        score_t = torch.sigmoid(logits[:, 1] - logits[:, 0])  # = softmax over (bg, fg), fg column
+        score = score_t.double().cpu().numpy()
+        deltas = reg.reshape(-1, 4, k * side * side).double().cpu().numpy()
+    return score, deltas
 
 
 @dataclass
@@ -223,19 +286,7 @@ class SiamRPNTracker(Tracker):
     # -- contract ------------------------------------------------------------------------------
     def init(self, frame: np.ndarray, box: np.ndarray) -> None:
         """Compute the template kernels of the target ``box`` (``x, y, w, h``) in ``frame``."""
-        frame = check_frame(frame)
-        x, y, w, h = check_box(box)
-        p = self.params
-        self.centre = box_centres([x, y, w, h])
-        self.size = np.array([w, h])
-        self._border = mean_colour(frame)
-        instance = int(p["instance_size"])
-        if p["adaptive"]:
-            height, width = frame.shape[:2]
-            if w * h / float(width * height) < float(p["adaptive_area_ratio"]):
-                instance = int(p["adaptive_instance_size"])
-        self._grid = self._grids[instance]
-        z = crops_to_tensor([self.template_crop(frame)], bgr=self.bgr, device=self.device)
+        z = crops_to_tensor([self.begin(frame, box)], bgr=self.bgr, device=self.device)
         with torch.inference_mode():
             self._kernels = self.model.template_kernels(z)
         self.last_decision = None
@@ -282,6 +333,23 @@ class SiamRPNTracker(Tracker):
         self.centre, self.size, self._grid = new_centre.copy(), new_size.copy(), grid
 
     # -- stages (timed separately by benchmarks/tracker_speed.py) ------------------------------
+    def begin(self, frame: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """Init's first stage: set the state from ``box`` in ``frame`` (centre, size, border
+        colour, search size) and return the template crop (the kernels are not computed)."""
+        frame = check_frame(frame)
+        x, y, w, h = check_box(box)
+        p = self.params
+        self.centre = box_centres([x, y, w, h])
+        self.size = np.array([w, h])
+        self._border = mean_colour(frame)
+        instance = int(p["instance_size"])
+        if p["adaptive"]:
+            height, width = frame.shape[:2]
+            if w * h / float(width * height) < float(p["adaptive_area_ratio"]):
+                instance = int(p["adaptive_instance_size"])
+        self._grid = self._grids[instance]
+        return self.template_crop(frame)
+
     def _crop(self, frame: np.ndarray, size: float, out: int) -> np.ndarray:
         if self.crop_method == "warp":
             return crop_window(frame, self.centre, size, out, self._border)
@@ -326,25 +394,23 @@ class SiamRPNTracker(Tracker):
     def finish(self, outputs: tuple[torch.Tensor, torch.Tensor], scale_z: float,
                frame_shape: tuple[int, ...]) -> TrackOutput:
         """Softmax, decode, penalty, window, update and clip (spec §3.2)."""
-        cls, reg = outputs
-        k, side = self.anchor_num, self._grid.score_size
-        if tuple(cls.shape[-3:]) != (2 * k, side, side) or tuple(reg.shape[-3:]) != (4 * k, side, side):
-            raise SiambenchError(f"model outputs {tuple(cls.shape)} / {tuple(reg.shape)} do not fit "
-                                 f"k={k} anchors on a {side}x{side} score map")
-        with torch.inference_mode():
-            logits = cls[0].reshape(2, -1)
-            score_t = torch.sigmoid(logits[1] - logits[0])  # = softmax over (bg, fg), fg column
-            score = score_t.double().cpu().numpy()
-            deltas = reg[0].reshape(4, -1).double().cpu().numpy()
+        score, deltas = score_maps(outputs, self.anchor_num, self._grid.score_size)
         p = self.params
-        decision = rpn_decide(score, deltas, self._grid.anchors, self._grid.window,
+        decision = rpn_decide(score[0], deltas[0], self._grid.anchors, self._grid.window,
                               (self.size[0] * scale_z, self.size[1] * scale_z),
                               penalty_k=float(p["penalty_k"]),
                               window_influence=float(p["window_influence"]), lr=float(p["lr"]),
                               lr_source=self.lr_source)
         self.last_decision = decision
-        box = decision.boxes[:, decision.best] / scale_z
-        lr = decision.rate
+        return self.advance(decision.boxes[:, decision.best] / scale_z, decision.rate,
+                            decision.score, frame_shape)
+
+    def advance(self, box: np.ndarray, rate: float, score: float,
+                frame_shape: tuple[int, ...]) -> TrackOutput:
+        """The last stage: move the centre by the chosen anchor's ``box`` (``dx, dy, w, h`` frame
+        pixels relative to the centre), interpolate the size at ``rate``, clip, answer."""
+        p = self.params
+        lr = rate
         cx = self.centre[0] + box[0]
         cy = self.centre[1] + box[1]
         width = self.size[0] * (1 - lr) + box[2] * lr
@@ -361,4 +427,84 @@ class SiamRPNTracker(Tracker):
             out = np.array([cx - width / 2, cy - height / 2, width, height])
         else:
             out = cxcywh_to_xywh([cx, cy, width, height])
-        return TrackOutput(out, decision.score)
+        return TrackOutput(out, score)
+
+    def batched(self, capacity: int) -> BatchTracker:
+        """A :class:`SiamRPNBatch` of ``capacity`` slots sharing this
+        tracker's network, parameters and device."""
+        return SiamRPNBatch(self, capacity)
+
+
+class SiamRPNBatch(SlotBatch):
+    """``capacity`` SiamRPN sequences tracked at once (see the module docstring)."""
+
+    cpu_chunk = 4
+
+    def __init__(self, tracker: SiamRPNTracker, capacity: int) -> None:
+        super().__init__(tracker, capacity)
+
+    @staticmethod
+    def _fresh(tracker: SiamRPNTracker) -> SiamRPNTracker:
+        slot = copy.copy(tracker)
+        slot._kernels = None
+        slot.last_decision = None
+        slot.centre, slot.size = np.zeros(2), np.zeros(2)
+        return slot
+
+    def _template(self, z: torch.Tensor) -> Any:
+        return self.model.template_kernels(z)
+
+    @staticmethod
+    def _set_kernels(slot: SiamRPNTracker, kernels: Any) -> None:
+        slot._kernels = kernels
+
+    def state(self, slot: int) -> SiamRPNState:
+        """Slot ``slot``'s target state (:attr:`SiamRPNTracker.state`)."""
+        (number,) = self._check("state", [slot])
+        return self._slots[number].state
+
+    def update_slots(self, slots: Sequence[int], frames: Sequence[np.ndarray]) -> list[TrackOutput]:
+        """Each slot's next box: search crops, one network forward per search size, decisions."""
+        numbers = self._check("update_slots", slots, frames=frames)
+        self._check_live(numbers)
+        frames = [check_frame(frame) for frame in frames]
+        results: list[TrackOutput | None] = [None] * len(numbers)
+        if self._per_slot:
+            for i, (slot, frame) in enumerate(zip(numbers, frames, strict=True)):
+                results[i] = self._slots[slot].update(frame)
+            return results  # type: ignore[return-value]
+        crops, scales = [], []
+        groups: dict[int, list[int]] = {}
+        for i, (slot, frame) in enumerate(zip(numbers, frames, strict=True)):
+            tracker = self._slots[slot]
+            crop, scale_z = tracker.search_crop(frame)
+            crops.append(crop)
+            scales.append(scale_z)
+            groups.setdefault(tracker._grid.instance_size, []).append(i)
+        p = self.tracker.params
+        for members in groups.values():
+            members.sort(key=lambda i: numbers[i])  # consecutive slots: the kernels are a view
+            trackers = [self._slots[numbers[i]] for i in members]
+            grid = trackers[0]._grid
+            scores, offsets = [], []
+            for part in self._chunks(members):
+                x = crops_to_tensor([crops[i] for i in part], bgr=self.bgr, device=self.device, pin=True)
+                kernels = self._bank.take([numbers[i] for i in part])
+                with torch.inference_mode():
+                    outputs = self.model.track(x, kernels)
+                score, deltas = score_maps(outputs, self.tracker.anchor_num, grid.score_size)
+                if score.shape[0] != len(part):
+                    raise SiambenchError(f"the model answered {score.shape[0]} score maps for "
+                                         f"{len(part)} search images")
+                scores.append(score)
+                offsets.append(deltas)
+            previous = np.array([[t.size[0] * scales[i], t.size[1] * scales[i]]
+                                 for t, i in zip(trackers, members, strict=True)])
+            _, best_score, rate, box = rpn_decide_batch(
+                np.concatenate(scores), np.concatenate(offsets), grid.anchors, grid.window, previous,
+                penalty_k=float(p["penalty_k"]), window_influence=float(p["window_influence"]),
+                lr=float(p["lr"]), lr_source=self.tracker.lr_source)
+            for j, (tracker, i) in enumerate(zip(trackers, members, strict=True)):
+                results[i] = tracker.advance(box[j] / scales[i], float(rate[j]), float(best_score[j]),
+                                             frames[i].shape)
+        return results  # type: ignore[return-value]
