@@ -47,16 +47,17 @@ def single_like(tracker: SiamRPNTracker | SiamFCTracker) -> SiamRPNTracker | Sia
     return type(tracker)(tracker.model, tracker.params, name=tracker.name)
 
 
-def count_forwards(tracker: SiamRPNTracker | SiamFCTracker) -> list[int]:
-    """Wrap the model's ``track``: the returned list gets each call's number of search images."""
+def count_forwards(batch: BatchTracker) -> list[int]:
+    """Wrap the batch's network's ``track``: the returned list gets each call's number of
+    search images."""
     calls: list[int] = []
-    original = tracker.model.track
+    original = batch.model.track
 
     def track(x: torch.Tensor, kernels: object) -> object:
         calls.append(int(x.shape[0]))
         return original(x, kernels)
 
-    tracker.model.track = track
+    batch.model.track = track
     return calls
 
 
@@ -135,7 +136,7 @@ def test_batch_of_all_sequences_equals_single_trackers(sequences, name, params, 
     assert compared == sum(len(frames) - 1 for frames, _ in sequences)
     assert box_diff <= BOX_TOL and score_diff <= SCORE_TOL
     # one forward for all slots (SiamFC: all scales of all slots)
-    calls = count_forwards(tracker)
+    calls = count_forwards(batch)
     batch.init_slots(range(len(sequences)), [f[0] for f, _ in sequences], [t[0] for _, t in sequences])
     batch.update_slots([2, 0, 3, 1], [sequences[i][0][1] for i in (2, 0, 3, 1)])
     if name == "siamfc":
@@ -173,7 +174,7 @@ def test_adaptive_search_sizes_are_grouped(sequences) -> None:
     batch.chunk = None
     box_diff, score_diff, _ = run_schedule(tracker, batch, sequences[:3], first_box=small_first)
     assert box_diff <= BOX_TOL and score_diff <= SCORE_TOL
-    calls = count_forwards(tracker)
+    calls = count_forwards(batch)
     batch.init_slots([0, 1, 2], [f[0] for f, _ in sequences[:3]],
                      [small_first(i, t[0]) for i, (_, t) in enumerate(sequences[:3])])
     assert [batch.state(i).instance_size for i in range(2)] == [287, 271]
@@ -190,7 +191,7 @@ def test_chunked_forwards_give_the_same_results(sequences, name) -> None:
     box_diff, score_diff, compared = run_schedule(tracker, batch, sequences,
                                                   rng=np.random.default_rng(3), skip=0.2)
     assert compared > 0 and box_diff <= BOX_TOL and score_diff <= SCORE_TOL
-    calls = count_forwards(tracker)
+    calls = count_forwards(batch)
     batch.init_slots(range(4), [f[0] for f, _ in sequences], [t[0] for _, t in sequences])
     batch.update_slots([3, 1, 0, 2], [sequences[i][0][1] for i in (3, 1, 0, 2)])
     scales = len(tracker.factors) if name == "siamfc" else 1
@@ -204,10 +205,17 @@ def test_batch_shares_the_network() -> None:
     tracker = make_tracker("siamrpn", "default")
     batch = tracker.batched(3)
     assert isinstance(batch, BatchTracker)
-    assert batch.model is tracker.model and batch.name == tracker.name and batch.capacity == 3
+    assert batch.name == tracker.name and batch.capacity == 3
+    # on the CPU SiamRPN's batch runs a channels-last copy of the same weights (it pays there);
+    # the tracker's own network is left as it was
+    assert batch.model is not tracker.model
+    for (name, mine), (_, theirs) in zip(batch.model.state_dict().items(),
+                                         tracker.model.state_dict().items(), strict=True):
+        assert torch.equal(mine, theirs), name
+    assert next(tracker.model.parameters()).is_contiguous()
     fc = make_tracker("siamfc", "default")
     assert fc.batched(2).model is fc.model
-    assert (batch.chunk, fc.batched(2).chunk) == (4, 1)  # CPU defaults (module docstring)
+    assert (batch.chunk, fc.batched(2).chunk) == (8, 1)  # CPU defaults (module docstring)
 
 
 class OpaqueKernels(torch.nn.Module):

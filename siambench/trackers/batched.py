@@ -25,13 +25,15 @@ network calls and the decisions are batched:
 
 :attr:`chunk` caps the slots per network forward (None: every slot of a step in one forward,
 the default on an accelerator); the results do not depend on it. On a CPU the default is
-:attr:`cpu_chunk` (SiamRPN 4, SiamFC 1), because there a large batch does not pay: the early
-convolutions of 255-pixel searches already fill the cores at batch 1 and the activations of many
-images overflow the caches, and SiamFC's grouped correlation with many templates is 2.5x slower
-per sequence than one template's plain convolution. Measured with the bundled networks (1 and 2
-threads): SiamRPN forwards of 4 slots 1.1x the single tracker's fps, of 32 slots 0.94x; SiamFC
-forwards of 1-2 slots 1.0x, of 4-32 slots 0.67-0.75x. Set ``batch.chunk = None`` to force one
-forward per step.
+:attr:`cpu_chunk` (SiamRPN 8, SiamFC 1), because there a large batch pays little: the
+convolutions of 255-pixel searches already run near the CPU's matmul rate at batch 1
+(``benchmarks/tracker_speed.py``: 0.88-0.95 of it on 2 threads), the activations of many images
+overflow the caches, and SiamFC's grouped correlation with many templates is 2.5x slower per
+sequence than one template's plain convolution. SiamRPN's batch runs a channels-last copy of the
+network on the CPU (:attr:`cpu_channels_last`; the tracker's own network is not touched), where
+forwards of 8 slots reach 1.2-1.3x the single tracker's frames/s with the bundled network; SiamFC
+forwards of 1-2 slots match the single tracker, of 4-32 slots reach 0.67-0.75x of it. Set
+``batch.chunk = None`` to force one forward per step.
 
 Results equal the single tracker's up to the float rounding of a batched convolution (boxes
 within 1e-3 px; ``tests/test_batched_trackers.py``). Models whose template output is not one of
@@ -43,6 +45,7 @@ forward; the network outputs come back to the host once per forward.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -145,6 +148,9 @@ class SlotBatch(BatchTracker):
     """
 
     cpu_chunk: int | None = None
+    #: On the CPU, run the batch's forwards on a channels-last copy of the network (where it
+    #: pays: SiamRPN's forwards of 4-8 slots gain 1.2x; results within float rounding).
+    cpu_channels_last: bool = False
 
     _single: type
 
@@ -156,6 +162,8 @@ class SlotBatch(BatchTracker):
         self.deterministic = tracker.deterministic
         self.capacity = int(capacity)
         self.model = tracker.model
+        if self.cpu_channels_last and torch.device(tracker.device).type == "cpu":
+            self.model = copy.deepcopy(tracker.model).to(memory_format=torch.channels_last)
         self.device = tracker.device
         self.bgr = tracker.bgr
         self._slots = [self._fresh(tracker) for _ in range(self.capacity)]

@@ -438,7 +438,8 @@ class SiamRPNTracker(Tracker):
 class SiamRPNBatch(SlotBatch):
     """``capacity`` SiamRPN sequences tracked at once (see the module docstring)."""
 
-    cpu_chunk = 4
+    cpu_chunk = 8
+    cpu_channels_last = True
 
     def __init__(self, tracker: SiamRPNTracker, capacity: int) -> None:
         super().__init__(tracker, capacity)
