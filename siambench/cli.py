@@ -362,6 +362,82 @@ def render_command(compare: tuple[str, ...], dataset: str, sequence: str, out: P
                f"{', '.join(rendered.trackers)})")
 
 
+@cli.command("tune")
+@click.option("--tracker", required=True, help="Tracker whose parameters to tune.")
+@click.option("--dataset", required=True,
+              help="Dataset to tune on: a validation split (synthetic-val, got10k-val) or a "
+                   "--sequences subset; a test split is warned about.")
+@click.option("--root", type=click.Path(path_type=Path), default=None, help="Dataset folder.")
+@click.option("--weights", default=None, metavar="PATH|random",
+              help="Weights of the tracker [default: the bundled weights].")
+@click.option("--params", default=None, help="Parameter set the search starts from.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Fix a parameter for every trial (repeatable).")
+@click.option("--space", multiple=True, required=True, metavar="NAME=SPEC",
+              help="A tuned parameter: NAME=LOW:HIGH, NAME=LOW:HIGH:STEP or NAME=A,B,C "
+                   "(repeatable), e.g. --space penalty_k=0.0:0.5.")
+@click.option("--objective", type=click.Choice(["auc", "precision", "eao", "ao"]), default=None,
+              help="Score to maximise [default: auc (OPE), eao (VOT), ao (GOT-10k)].")
+@click.option("--trials", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Finished trials in the study, in total (a rerun continues to it).")
+@click.option("--sampler", type=click.Choice(["tpe", "grid", "random"]), default="tpe",
+              show_default=True)
+@click.option("--study", default=None, help="Study name [default: <tracker>-<dataset>-<objective>].")
+@click.option("--storage", default=None, metavar="URL",
+              help="Optuna storage shared by every process of the study, e.g. "
+                   "postgresql://user@host/db [default: sqlite:///<out>/study.db].")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes working on the study on this machine.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Sequences each trial tracks at once (siambench run --batch).")
+@click.option("--sequences", default=None, metavar="A,B,...",
+              help="Comma-separated sequence names [default: all of the dataset].")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Output folder [default: runs/tune-<tracker>-<dataset>].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samplers.")
+@click.option("--prune/--no-prune", default=True, show_default=True,
+              help="Stop hopeless trials early (auc, precision, ao).")
+@click.option("--blocks", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Sequence blocks a prunable trial reports after.")
+@click.option("--heartbeat", type=click.IntRange(min=1), default=60, show_default=True,
+              help="Seconds between a running trial's heartbeats; a trial silent for twice "
+                   "that (its process killed) is marked failed.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:i.")
+def tune_command(tracker: str, dataset: str, root: Path | None, weights: str | None,
+                 params: str | None, settings: tuple[str, ...], space: tuple[str, ...],
+                 objective: str | None, trials: int, sampler: str, study: str | None,
+                 storage: str | None, workers: int, batch: int, sequences: str | None,
+                 out: Path | None, seed: int, prune: bool, blocks: int, heartbeat: int,
+                 device: str) -> None:
+    """Tune a tracker's hyper-parameters on a dataset (Optuna: TPE, grid or random search).
+
+    Every trial is a normal run into <out>/trials/<n>/; the study is kept in <out>/study.db (or
+    --storage), so rerunning the command continues it, and the same command started on several
+    machines with one --storage shares the trials. Writes trials.csv, best.yaml (use with
+    --params), plots and index.html into <out>. Example:
+    siambench tune --tracker siamrpn --dataset synthetic-val --space penalty_k=0.0:0.5
+    --space window_influence=0.1:0.8 --space lr=0.1:0.7 --trials 40
+    """
+    from siambench.tune import TuneSettings, run_tune
+
+    names = tuple(s.strip() for s in sequences.split(",") if s.strip()) if sequences else None
+    folder = out or Path("runs") / f"tune-{tracker.lower()}-{dataset.lower()}"
+    result = run_tune(TuneSettings(
+        tracker=tracker, dataset=dataset, space=space, out=folder, root=root, weights=weights,
+        params=params, settings=settings, objective=objective, trials=trials, sampler=sampler,
+        study=study, storage=storage, workers=workers, batch=batch, sequences=names, seed=seed,
+        prune=prune, blocks=blocks, heartbeat=heartbeat, device=device),
+        echo=lambda text: click.echo(text, err=True))
+    click.echo(f"study {result.study_name}: {result.finished} trials finished, {result.failed} "
+               f"failed ({result.storage})")
+    if result.best_value is not None:
+        click.echo(f"best: {result.best_value:.4f} with "
+                   + ", ".join(f"{k}={v}" for k, v in (result.best_params or {}).items()))
+        click.echo(f"best parameter set: {folder / 'best.yaml'} (siambench run --params "
+                   f"{folder / 'best.yaml'}); trials: {folder / 'trials.csv'}; plots: "
+                   f"{folder / 'index.html'}")
+
+
 @cli.command("train")
 @click.option("--tracker", type=_TrainableTracker(), required=True,
               help="Tracker whose network to train (`siambench trackers` marks them).")

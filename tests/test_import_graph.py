@@ -27,6 +27,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer) for layer in (
     {"protocols"},                                # runs trackers on datasets, writes runs
     {"report", "train"},
     {"run"},
+    {"tune"},                                     # studies of many runs
     {"cli"},
     {"__main__"},
 ))

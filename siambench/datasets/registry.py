@@ -46,6 +46,8 @@ class DatasetSpec:
     coordinates; the run protocols shift boxes by ``origin`` on the way in and out.
     ``file_suffixes``: suffixes (lower case, with the dot) of a file the loader accepts as
     ``root`` itself, e.g. ``(".json",)`` for a pysot-style annotation file; empty: folders only.
+    ``split``: ``"train"``, ``"validation"`` or ``"test"`` (a benchmark papers report on; what
+    ``siambench tune`` warns about tuning on).
     """
 
     name: str
@@ -59,6 +61,7 @@ class DatasetSpec:
     generated: bool = False
     origin: int = 1
     file_suffixes: tuple[str, ...] = ()
+    split: str = "test"
 
     def load_function(self) -> Callable[[Path, str], Dataset]:
         module_name, _, function = self.loader.partition(":")
@@ -91,10 +94,11 @@ _BUILTIN: tuple[DatasetSpec, ...] = (
                 _SYNTH_FOLDER_STRUCTURE, "ope", aliases=("synthetic-test",), generated=True),
     DatasetSpec("synthetic-train", "siambench.datasets.synthetic:load", "train",
                 ("synthetic-train",), "embedded synthetic benchmark, train split",
-                _SYNTH_FOLDER_STRUCTURE, "ope", generated=True),
+                _SYNTH_FOLDER_STRUCTURE, "ope", generated=True, split="train"),
     DatasetSpec("synthetic-val", "siambench.datasets.synthetic:load", "val",
                 ("synthetic-val",), "embedded synthetic benchmark, validation split (training "
-                "validates on it)", _SYNTH_FOLDER_STRUCTURE, "ope", generated=True),
+                "validates on it)", _SYNTH_FOLDER_STRUCTURE, "ope", generated=True,
+                split="validation"),
     DatasetSpec("otb2013", "siambench.datasets.otb:load", "otb2013",
                 ("OTB2013", "OTB100", "OTB2015", "OTB"), "OTB-2013 (CVPR13), 51 targets",
                 _OTB_FOLDER_STRUCTURE, "ope", aliases=("cvpr13", "otb-2013"), file_suffixes=(".json",)),
@@ -112,13 +116,15 @@ _BUILTIN: tuple[DatasetSpec, ...] = (
     *(DatasetSpec(f"got10k-{split}", "siambench.datasets.got10k:load", split,
                   ("GOT-10k", "GOT10k", "got10k"), f"GOT-10k {split} split",
                   _GOT_FOLDER_STRUCTURE.format(split=split, Split=split.capitalize()),
-                  "ope" if split == "train" else "got10k", origin=0)
+                  "ope" if split == "train" else "got10k", origin=0,
+                  split={"train": "train", "val": "validation"}.get(split, "test"))
       for split in ("train", "val", "test")),
     DatasetSpec("lasot", "siambench.datasets.lasot:load", "test", ("LaSOT", "LaSOTTest", "lasot"),
                 "LaSOT test split, 280 sequences", _LASOT_FOLDER_STRUCTURE, "lasot",
                 aliases=("lasot-test",)),
     DatasetSpec("lasot-train", "siambench.datasets.lasot:load", "train", ("LaSOT", "lasot"),
-                "LaSOT train split, 1120 sequences", _LASOT_FOLDER_STRUCTURE, "lasot"),
+                "LaSOT train split, 1120 sequences", _LASOT_FOLDER_STRUCTURE, "lasot",
+                split="train"),
     DatasetSpec("uav123", "siambench.datasets.uav:load", "uav123", ("UAV123", "uav123"),
                 "UAV123, 123 sub-sequences at 30 fps", _UAV_FOLDER_STRUCTURE, "uav123"),
     DatasetSpec("uav20l", "siambench.datasets.uav:load", "uav20l", ("UAV123", "UAV20L", "uav123"),

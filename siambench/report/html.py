@@ -41,19 +41,21 @@ def _image_html(path: Path, caption: str, wide: bool) -> str:
 
 
 def write_html(out: Path, *, title: str, summary: pd.DataFrame, per_sequence: pd.DataFrame,
-               plots: Mapping[Path, str], warnings: list[str], notes: Sequence[str] = ()) -> Path:
+               plots: Mapping[Path, str], warnings: list[str], notes: Sequence[str] = (),
+               headings: tuple[str, str] = ("Summary", "Per sequence")) -> Path:
     """Write ``<out>/index.html``; ``plots`` maps PNG files to their captions (the plots'
-    titles; PDF twins are not shown); ``notes`` are paragraphs shown above the tables."""
+    titles; PDF twins are not shown); ``notes`` are paragraphs shown above the tables;
+    ``headings`` title the two tables."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
              f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
     parts += [f"<p>{html.escape(note)}</p>" for note in notes if note]
     if warnings:
         items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
         parts.append(f"<div class='warnings'><strong>Warnings</strong><ul>{items}</ul></div>")
-    parts += ["<h2>Summary</h2>", _table_html(summary), "<h2>Plots</h2>"]
+    parts += [f"<h2>{html.escape(headings[0])}</h2>", _table_html(summary), "<h2>Plots</h2>"]
     parts += [_image_html(path, caption, wide="attribute" in path.stem or "eao" in path.stem)
               for path, caption in plots.items() if path.suffix == ".png"]
-    parts += ["<h2>Per sequence</h2>", _table_html(per_sequence), "</body></html>"]
+    parts += [f"<h2>{html.escape(headings[1])}</h2>", _table_html(per_sequence), "</body></html>"]
     path = out / "index.html"
     atomic_write_text(path, "\n".join(parts))
     return path

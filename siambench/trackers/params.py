@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
 __all__ = ["BUNDLED", "ParamFile", "check_overrides", "load_param_file", "parse_set_options",
-           "read_param_file", "real_file", "resolve_params", "tracker_file", "trackers_root"]
+           "read_param_file", "read_set_file", "real_file", "resolve_params", "tracker_file",
+           "trackers_root"]
 
 ENV_VAR = "SIAMBENCH_TRACKERS"
 #: The package-data folder of ``siambench`` holding the shipped ``<tracker>/`` folders.
@@ -96,7 +97,8 @@ class ParamFile:
         key = self.default if name is None else name
         if key not in self.sets:
             raise UnknownNameError(f"unknown parameter set {key!r} in {self.path}; "
-                                   f"known sets: {', '.join(self.sets)}")
+                                   f"known sets: {', '.join(self.sets)} (or a YAML file holding "
+                                   f"one set, e.g. siambench tune's best.yaml)")
         return dict(self.sets[key])
 
     def resolve(self, params: str | Mapping[str, Any] | None = None,
@@ -104,6 +106,8 @@ class ParamFile:
                 ) -> dict[str, Any]:
         """Set ``params`` (name; default set for ``None``), or a full mapping checked against
         the default set, then ``overrides`` (checked: keys and types)."""
+        if isinstance(params, str) and params not in self.sets and _is_set_file(params):
+            params = read_set_file(Path(params), self.get(None))
         if params is None or isinstance(params, str):
             values = self.get(params)
             label = f"{what} (set {params or self.default!r})"
@@ -113,6 +117,32 @@ class ParamFile:
             label = what
         values.update(check_overrides(values, dict(overrides or {}), label))
         return values
+
+
+def _is_set_file(text: str) -> bool:
+    return Path(text).suffix.lower() in (".yaml", ".yml")
+
+
+def read_set_file(path: Path, reference: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """One parameter set from a YAML file of its own (as ``siambench tune`` writes, or any
+    ``key: value`` mapping): the mapping under ``params`` when present, else the whole file.
+    Used by ``--params FILE.yaml``; ``reference`` (the default set) checks the keys and types."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise SiambenchError(f"--params {path}: no such file; give a parameter set name of the "
+                             f"tracker's config.yaml or a YAML file holding one set")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise DataFormatError(path, f"not a readable YAML file ({error})") from error
+    values = data.get("params", data) if isinstance(data, dict) else None
+    if not isinstance(values, dict) or not values:
+        raise DataFormatError(path, "expected a mapping of parameter name -> value (or one "
+                              "under 'params:')")
+    values = {str(key): value for key, value in values.items()}
+    if reference is not None:
+        check_overrides(reference, values, f"parameter set file {path}")
+    return values
 
 
 def load_param_file(tracker: str, root: Path | None = None) -> ParamFile:
