@@ -204,3 +204,17 @@ def test_a_study_is_continued_only_with_its_own_settings(tmp_path: Path) -> None
                                      "penalty_k=0.0:0.9", "--trials", "2", "--out", str(out),
                                      "--study", "siamrpn-synthetic-val-auc"])
     assert other.exit_code != 0 and "made with other settings (space differ)" in other.output
+
+
+def test_a_failing_trial_is_recorded_with_its_error(tmp_path: Path) -> None:
+    # instance_size 256 does not fit the network's stride: that trial's run fails
+    result = CliRunner().invoke(cli, ["tune", "--tracker", "siamrpn", "--dataset", "synthetic-val",
+                                      "--sequences", "synth-000-occlusion", "--space",
+                                      "instance_size=255,256", "--sampler", "grid", "--trials",
+                                      "2", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "failed: SiambenchError: instance_size 256 must exceed exemplar_size" in result.output
+    table = pd.read_csv(tmp_path / "trials.csv").set_index("instance_size")
+    assert table.loc[256, "state"] == "fail" and "must exceed" in table.loc[256, "error"]
+    assert table.loc[255, "state"] == "complete"
+    assert yaml.safe_load((tmp_path / "best.yaml").read_text())["params"]["instance_size"] == 255
