@@ -55,7 +55,7 @@ import torch
 from siambench.errors import SiambenchError
 from siambench.models.heads import DepthwiseKernels, UpChannelKernels
 from siambench.trackers._tensor import crops_to_tensor
-from siambench.trackers.base import BatchTracker, check_box, check_frame
+from siambench.trackers.base import BatchTracker, TrackOutput, check_box, check_frame
 
 __all__ = ["SlotBatch"]
 
@@ -221,6 +221,23 @@ class SlotBatch(BatchTracker):
             if not self._live[slot]:
                 raise SiambenchError(f"{type(self).__name__}.update_slots: slot {slot} was never "
                                      "started; call init_slots for it before update_slots")
+
+    def state(self, slot: int) -> Any:
+        """Slot ``slot``'s target state (the single tracker's ``state``)."""
+        (number,) = self._check("state", [slot])
+        return self._slots[number].state
+
+    def _update_prologue(self, slots: Sequence[int], frames: Sequence[np.ndarray]
+                         ) -> tuple[list[int], list[np.ndarray], list[TrackOutput] | None]:
+        """Checked slot numbers and frames of an ``update_slots`` call, and its answers when the
+        network cannot batch (each slot's own ``update``), else None."""
+        numbers = self._check("update_slots", slots, frames=frames)
+        self._check_live(numbers)
+        checked = [check_frame(frame) for frame in frames]
+        if self._per_slot:
+            return numbers, checked, [self._slots[slot].update(frame)
+                                      for slot, frame in zip(numbers, checked, strict=True)]
+        return numbers, checked, None
 
     def init_slots(self, slots: Sequence[int], frames: Sequence[np.ndarray],
                    boxes: Sequence[np.ndarray]) -> None:

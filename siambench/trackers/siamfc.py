@@ -348,9 +348,6 @@ class SiamFCBatch(SlotBatch):
 
     cpu_chunk = 1
 
-    def __init__(self, tracker: SiamFCTracker, capacity: int) -> None:
-        super().__init__(tracker, capacity)
-
     @staticmethod
     def _fresh(tracker: SiamFCTracker) -> SiamFCTracker:
         slot = copy.copy(tracker)
@@ -367,18 +364,11 @@ class SiamFCBatch(SlotBatch):
     def _set_kernels(slot: SiamFCTracker, kernels: Any) -> None:
         slot._features = kernels
 
-    def state(self, slot: int) -> SiamFCState:
-        """Slot ``slot``'s target state (:attr:`SiamFCTracker.state`)."""
-        (number,) = self._check("state", [slot])
-        return self._slots[number].state
-
     def update_slots(self, slots: Sequence[int], frames: Sequence[np.ndarray]) -> list[TrackOutput]:
         """Each slot's next box: all scale crops of all slots in one network forward."""
-        numbers = self._check("update_slots", slots, frames=frames)
-        self._check_live(numbers)
-        frames = [check_frame(frame) for frame in frames]
-        if self._per_slot:
-            return [self._slots[slot].update(frame) for slot, frame in zip(numbers, frames, strict=True)]
+        numbers, frames, answers = self._update_prologue(slots, frames)
+        if answers is not None:
+            return answers
         if not numbers:
             return []
         order = sorted(range(len(numbers)), key=lambda i: numbers[i])  # consecutive: a kernel view

@@ -441,9 +441,6 @@ class SiamRPNBatch(SlotBatch):
     cpu_chunk = 8
     cpu_channels_last = True
 
-    def __init__(self, tracker: SiamRPNTracker, capacity: int) -> None:
-        super().__init__(tracker, capacity)
-
     @staticmethod
     def _fresh(tracker: SiamRPNTracker) -> SiamRPNTracker:
         slot = copy.copy(tracker)
@@ -459,21 +456,12 @@ class SiamRPNBatch(SlotBatch):
     def _set_kernels(slot: SiamRPNTracker, kernels: Any) -> None:
         slot._kernels = kernels
 
-    def state(self, slot: int) -> SiamRPNState:
-        """Slot ``slot``'s target state (:attr:`SiamRPNTracker.state`)."""
-        (number,) = self._check("state", [slot])
-        return self._slots[number].state
-
     def update_slots(self, slots: Sequence[int], frames: Sequence[np.ndarray]) -> list[TrackOutput]:
         """Each slot's next box: search crops, one network forward per search size, decisions."""
-        numbers = self._check("update_slots", slots, frames=frames)
-        self._check_live(numbers)
-        frames = [check_frame(frame) for frame in frames]
+        numbers, frames, answers = self._update_prologue(slots, frames)
+        if answers is not None:
+            return answers
         results: list[TrackOutput | None] = [None] * len(numbers)
-        if self._per_slot:
-            for i, (slot, frame) in enumerate(zip(numbers, frames, strict=True)):
-                results[i] = self._slots[slot].update(frame)
-            return results  # type: ignore[return-value]
         crops, scales = [], []
         groups: dict[int, list[int]] = {}
         for i, (slot, frame) in enumerate(zip(numbers, frames, strict=True)):
