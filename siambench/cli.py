@@ -282,16 +282,30 @@ def run_command(tracker: str, dataset: str, root: Path | None, weights: str | No
 @click.option("--own-sequences", is_flag=True,
               help="Score each tracker on all of its own sequences [default: compare trackers "
                    "on the sequences that all of them have; the report lists those left out].")
+@click.option("--ci", "ci", default="bootstrap", show_default=True,
+              type=click.Choice(["none", "bootstrap"]),
+              help="Confidence intervals and paired tests: 95% bootstrap over sequences "
+                   "(adds <score>_ci_low/_ci_high and group columns and pairwise.csv), or none.")
+@click.option("--resamples", default=None, type=click.IntRange(min=1), metavar="N",
+              help="Bootstrap resamples [default: 10000].")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Seed of the bootstrap resampling (same seed, same intervals).")
+@click.option("--ci-format", "ci_format", default="pm", show_default=True,
+              type=click.Choice(["pm", "interval"]),
+              help="Tables show a score as '0.582 ± 0.020' (half the interval's width) or "
+                   "'0.582 [0.562, 0.601]'.")
 @click.argument("more", nargs=-1, metavar="")
 def report_command(compare: tuple[str, ...], dataset: str, root: Path | None,
                    results_dir: Path | None, out: Path, attributes: bool, strict: bool,
-                   convention: str | None, eao: str | None, own_sequences: bool,
+                   convention: str | None, eao: str | None, own_sequences: bool, ci: str,
+                   resamples: int | None, seed: int, ci_format: str,
                    more: tuple[str, ...]) -> None:
     """Score raw results and write tables and plots (success/precision, EAO, AR, ...).
 
     Example: siambench report --compare siamfc siamrpn --dataset otb100 --root data/OTB100
     """
     from siambench.report.build import build_report
+    from siambench.report.uncertainty import REPORT_RESAMPLES, CiOptions
 
     if more and not compare:
         raise click.UsageError(f"unexpected arguments {' '.join(more)}; tracker names follow "
@@ -299,7 +313,9 @@ def report_command(compare: tuple[str, ...], dataset: str, root: Path | None,
     report = build_report(dataset, root=root, results_dir=results_dir,
                           compare=[*compare, *more], out=out, attributes=attributes,
                           strict=strict, convention=convention, eao=eao,
-                          own_sequences=own_sequences)
+                          own_sequences=own_sequences,
+                          ci=CiOptions(ci, resamples if resamples is not None else REPORT_RESAMPLES,
+                                       seed, format=ci_format))
     click.echo(report.terminal_table())
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)

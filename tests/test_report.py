@@ -29,6 +29,12 @@ VOT_COLUMNS = ["tracker", "sequences", "accuracy", "robustness", "failures", "ea
 GOT_COLUMNS = ["tracker", "sequences", "ao", "sr50", "sr75", "fps_mean", "fps_total"]
 
 
+def _with_intervals(columns: list[str], scores: list[str]) -> list[str]:
+    """The summary's columns with --ci bootstrap (the default): interval columns and the group
+    column after the columns it had before (issue 16)."""
+    return [*columns, *[f"{s}_ci_{end}" for s in scores for end in ("low", "high")], "group"]
+
+
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open() as stream:
         return list(csv.DictReader(stream))
@@ -64,7 +70,8 @@ def test_ope_report_tables_plots_and_ranking(otb_layout, tmp_path):
     assert result.exit_code == 0, result.output
     target = out / "synthetic"
     summary = read_csv(target / "summary.csv")
-    assert list(summary[0]) == OPE_COLUMNS
+    assert list(summary[0]) == _with_intervals(OPE_COLUMNS, ["success_auc", "precision",
+                                                            "norm_precision"])
     assert [row["tracker"] for row in summary] == ["oracle", "shifted", "identity"]
     oracle = summary[0]
     # OTB convention: strict ">" at every threshold, so ground truth scores 20/21 (not rounded)
@@ -79,7 +86,7 @@ def test_ope_report_tables_plots_and_ranking(otb_layout, tmp_path):
                  "norm_precision_plot.pdf", "success_by_attribute.png"]:
         assert (target / name).is_file(), name
     assert len(read_csv(target / "per_sequence.csv")) == 3 * len(dataset)
-    assert "| oracle | 4 | 0.952 | 1.000 |" in (target / "summary.md").read_text()
+    assert "| oracle | 4 | 0.952 ± 0.000 | 1.000 ± 0.000 |" in (target / "summary.md").read_text()
     html = (target / "index.html").read_text()
     assert html.count("data:image/png;base64,") >= 4 and "identity" in html
     assert "oracle" in result.output.splitlines()[2]  # ranked table, best first
@@ -166,7 +173,8 @@ def test_vot_report_on_the_synthetic_vot_layout(tmp_path):
     assert result.exit_code == 0, result.output
     target = tmp_path / "r" / "vot2019"
     summary = read_csv(target / "summary.csv")
-    assert list(summary[0]) == VOT_COLUMNS
+    assert list(summary[0]) == [*VOT_COLUMNS, "accuracy_ci_low", "accuracy_ci_high",
+                                "robustness_ci_low", "robustness_ci_high"]
     assert [row["tracker"] for row in summary] == ["perfect", "fails"]
     assert float(summary[1]["failures"]) == 4.0 and float(summary[0]["failures"]) == 0.0
     assert float(summary[1]["robustness"]) == pytest.approx(4 / 260)
@@ -188,7 +196,7 @@ def test_got10k_report_on_the_synthetic_got10k_layout(tmp_path):
                     str(tmp_path / "res"), "--out", str(tmp_path / "r"))
     assert result.exit_code == 0, result.output
     summary = read_csv(tmp_path / "r" / "got10k-val" / "summary.csv")
-    assert list(summary[0]) == GOT_COLUMNS
+    assert list(summary[0]) == _with_intervals(GOT_COLUMNS, ["ao", "sr50", "sr75"])
     row = summary[0]
     assert float(row["ao"]) == pytest.approx(1.0) and float(row["sr75"]) == 1.0
     assert float(row["fps_mean"]) == pytest.approx(50.0)

@@ -18,6 +18,7 @@ from siambench.protocols import METRIC_FAMILIES, load_protocol
 from siambench.report import build
 from siambench.report.build import build_report
 from siambench.report.families import FAMILIES, family_of
+from siambench.report.uncertainty import CiOptions
 from siambench.results import FAILURE, INIT, REGION, SKIPPED, Run, write_got10k, write_ope, write_vot
 
 FAMILY_NAMES = ("ope", "vot", "got10k")
@@ -212,6 +213,18 @@ BEFORE_FILES: dict[str, list[str]] = {
     "vot": sorted([*_TABLES, "per_attribute.csv", *_plots("eao", "accuracy_robustness", "eao_by_tag")]),
     "got10k": sorted([*_TABLES, *_plots("success_plot")]),
 }
+#: What --ci bootstrap (the default, issue 16) adds: files, and columns after the summary's.
+CI_FILES = {"ope": ["pairwise.csv", *_plots("pairwise_differences")], "vot": ["pairwise.csv"],
+            "got10k": ["pairwise.csv", *_plots("pairwise_differences")]}
+CI_SCORES = {"ope": ["success_auc", "precision", "norm_precision"],
+             "vot": ["accuracy", "robustness"],
+             "got10k": ["ao", "sr50", "sr75"]}
+
+
+def _ci_columns(family: str) -> list[str]:
+    scores = CI_SCORES[family]
+    grouped = FAMILIES[family].rank_by in scores   # groups follow the ranking score (not EAO yet)
+    return [*[f"{s}_ci_{end}" for s in scores for end in ("low", "high")], *(["group"] if grouped else [])]
 
 
 @pytest.mark.parametrize(("family", "case"), [("ope", _ope_case), ("vot", _vot_case),
@@ -222,7 +235,7 @@ def test_report_per_family_gives_the_summary_it_gave_before(family, case, tmp_pa
                           attributes=True)
     assert report.family == family
     summary = report.summary
-    assert list(summary.columns) == BEFORE_COLUMNS[family]
+    assert list(summary.columns) == BEFORE_COLUMNS[family] + _ci_columns(family)
     expected = BEFORE_SUMMARY[family]
     assert list(summary["tracker"]) == [row["tracker"] for row in expected]
     for row, before in zip(summary.to_dict("records"), expected, strict=True):
@@ -234,5 +247,12 @@ def test_report_per_family_gives_the_summary_it_gave_before(family, case, tmp_pa
             else:
                 assert row[column] == value, (row, column)
     written = sorted(path.name for path in (tmp_path / "r" / dataset_name).iterdir())
+    assert written == sorted(BEFORE_FILES[family] + CI_FILES[family])
+    # --ci none gives what the report gave before the intervals, with equal scores
+    plain = build_report(dataset_name, root=root, results_dir=results, out=tmp_path / "plain",
+                         attributes=True, ci=CiOptions("none"))
+    assert list(plain.summary.columns) == BEFORE_COLUMNS[family]
+    pd.testing.assert_frame_equal(plain.summary, summary[BEFORE_COLUMNS[family]])
+    written = sorted(path.name for path in (tmp_path / "plain" / dataset_name).iterdir())
     assert written == BEFORE_FILES[family]
 

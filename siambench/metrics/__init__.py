@@ -23,6 +23,17 @@ from siambench.metrics.ope import (
     score_ope,
     score_ope_reference,
 )
+from siambench.metrics.uncertainty import (
+    Resampling,
+    exact_resampling,
+    holm,
+    inseparable_groups,
+    mean_interval,
+    paired_mean_difference,
+    ratio_interval,
+    resample,
+    wilcoxon_p,
+)
 from siambench.metrics.vot import (
     VOTReport,
     VOTSequenceScore,
@@ -35,8 +46,9 @@ from siambench.metrics.vot import (
 
 __all__ = [
     "CONVENTIONS", "GOT10kReport", "GOT10kSequenceScore", "OPEConvention", "OPEReport",
-    "OPESequenceScore", "ScoringError", "VOTReport", "VOTSequenceScore", "aggregate_got10k",
+    "OPESequenceScore", "Resampling", "ScoringError", "VOTReport", "VOTSequenceScore", "aggregate_got10k",
     "aggregate_ope", "aggregate_vot", "eao_curve", "eao_score", "got10k_sequence_score",
     "ope_sequence_score", "score_got10k", "score_ope", "score_ope_reference", "score_vot",
-    "vot_sequence_score",
+    "vot_sequence_score", "exact_resampling", "holm", "inseparable_groups", "mean_interval",
+    "paired_mean_difference", "ratio_interval", "resample", "wilcoxon_p",
 ]

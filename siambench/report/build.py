@@ -21,11 +21,13 @@ from siambench.errors import SiambenchError, UnknownNameError
 from siambench.fileio import atomic_write_text
 from siambench.names import canonical_key
 from siambench.protocols import load_protocol
+from siambench.report import plots
 from siambench.report.coverage import Coverage, common_sequences, restrict
 from siambench.report.families import family_of
 from siambench.report.html import write_html
 from siambench.report.output import check_report_folder, staged_report
 from siambench.report.tables import to_terminal, write_tables
+from siambench.report.uncertainty import CiOptions, assess, curve_bands, pairwise_matrix
 from siambench.results import TrackerResults, align, find_trackers, read_tracker
 
 
@@ -43,11 +45,20 @@ class Report:
     breakdown: pd.DataFrame | None = None
     captions: dict[Path, str] = field(default_factory=dict)
     coverage: Coverage | None = None
+    #: Every pair of trackers per score with its paired test (``pairwise.csv``); ``None`` with
+    #: ``--ci none``.
+    pairwise: pd.DataFrame | None = None
+    ci: CiOptions = field(default_factory=CiOptions)
+    #: What the intervals and groups mean (empty without intervals).
+    ci_note: str = ""
+    #: Its one-line form for the terminal.
+    ci_legend: str = ""
 
     def terminal_table(self) -> str:
         """The ranked summary, followed by which sequences were left out of the comparison."""
-        note = self.coverage.note() if self.coverage is not None else None
-        return to_terminal(self.summary) + (f"\n{note}" if note else "")
+        notes = [self.coverage.note() if self.coverage is not None else None, self.ci_legend]
+        return to_terminal(self.summary, ci_format=self.ci.format) + "".join(
+            f"\n{note}" for note in notes if note)
 
 
 def select_trackers(found: dict[str, Path], compare: SequenceOf[str], results_dir: Path
@@ -78,7 +89,7 @@ def build_report(dataset_name: str, *, root: Path | None = None, results_dir: Pa
                  compare: SequenceOf[str] = (), out: Path = Path("reports"),
                  attributes: bool = False, strict: bool = False,
                  convention: str | None = None, eao: str | None = None,
-                 own_sequences: bool = False) -> Report:
+                 own_sequences: bool = False, ci: CiOptions | None = None) -> Report:
     """Score the trackers in ``results_dir`` (default ``results/<dataset>``) on a dataset and
     write ``summary.csv``, ``per_sequence.csv``, ``summary.md``, ``summary.tex``, the plots (PNG
     and PDF) and ``index.html`` under ``<out>/<dataset>/`` (staged, see
@@ -86,7 +97,13 @@ def build_report(dataset_name: str, *, root: Path | None = None, results_dir: Pa
 
     Several trackers are scored on the sequences that all of them have results for (the report
     says which were left out); ``own_sequences=True`` scores each on all of its own.
+
+    ``ci`` (default: 95 % bootstrap intervals, :data:`~siambench.report.uncertainty.REPORT_RESAMPLES`
+    resamples, seed 0) adds ``<score>_ci_low``/``_ci_high`` and ``group`` columns after the
+    summary's, writes ``pairwise.csv`` and the pairwise-difference plot and shades the curves'
+    bands; the scores themselves never change.
     """
+    ci = ci if ci is not None else CiOptions()
     spec = get_spec(dataset_name)
     check_report_folder(Path(out), Path(out) / spec.name)
     protocol = load_protocol(spec.protocol)
@@ -137,13 +154,32 @@ def build_report(dataset_name: str, *, root: Path | None = None, results_dir: Pa
     target = Path(out) / spec.name
     with staged_report(Path(out), spec.name) as staging:
         scored = family.score(aligned, dataset, protocol, attributes)
+        summary, pairwise, ci_note, ci_legend = family.summary(scored.overall), None, "", ""
+        samples = family.samples(scored) if ci.enabled else {}
+        if samples:
+            assessed = assess(summary, samples, family.rank_by, ci)
+            summary, pairwise = assessed.summary, assessed.pairwise
+            ci_note, ci_legend = assessed.note, assessed.legend
+            scored.bands = curve_bands(family.curve_samples(scored), assessed, ci)
         plotted = family.plot(scored, dataset, protocol, staging)
-        report = Report(family.name, spec.name, family.summary(scored.overall), scored.per_sequence,
+        if pairwise is not None and len(summary) > 1 and family.rank_by in set(pairwise["score"]):
+            ranked = list(summary["tracker"])
+            difference, separable = pairwise_matrix(pairwise, ranked, family.rank_by)
+            heading = f"Pairwise {family.rank_by} differences — {spec.name}"
+            plotted.add(plots.pairwise_plot(staging / "pairwise_differences", ranked, difference,
+                                            separable, score=family.rank_by, dataset=spec.name),
+                        heading)
+        report = Report(family.name, spec.name, summary, scored.per_sequence,
                         staging, plotted.files, _unique(warnings), breakdown=scored.breakdown,
-                        captions=plotted.captions, coverage=coverage)
+                        captions=plotted.captions, coverage=coverage, pairwise=pairwise, ci=ci,
+                        ci_note=ci_note, ci_legend=ci_legend)
         caption = f"{spec.name}: {len(report.summary)} trackers"
         report.files = [*write_tables(report.summary, report.per_sequence, staging,
-                                      caption=caption), *report.files]
+                                      caption=caption, ci_format=ci.format), *report.files]
+        if pairwise is not None:
+            pairwise_path = staging / "pairwise.csv"
+            atomic_write_text(pairwise_path, pairwise.to_csv(index=False, float_format="%.17g"))
+            report.files.append(pairwise_path)
         if report.breakdown is not None:
             breakdown_path = staging / "per_attribute.csv"
             atomic_write_text(breakdown_path, report.breakdown.to_csv(index=False,
@@ -152,7 +188,8 @@ def build_report(dataset_name: str, *, root: Path | None = None, results_dir: Pa
         report.files.append(write_html(
             staging, title=f"siambench report — {spec.name}", summary=report.summary,
             per_sequence=report.per_sequence, plots=report.captions, warnings=report.warnings,
-            notes=[family.notes(protocol), coverage.note() if coverage else ""]))
+            notes=[family.notes(protocol), coverage.note() if coverage else ""],
+            ci_format=ci.format, explanation=ci_note))
     report.out = target
     report.files = [target / path.relative_to(staging) for path in report.files]
     report.captions = {target / path.relative_to(staging): text

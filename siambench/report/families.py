@@ -22,6 +22,8 @@ import pandas as pd
 
 from siambench.datasets import Dataset
 from siambench.errors import SiambenchError, UnknownNameError
+from siambench.metrics.got10k import SR50_THRESHOLD as GOT10K_SR50
+from siambench.metrics.got10k import SR75_THRESHOLD as GOT10K_SR75
 from siambench.metrics.got10k import SUCCESS_THRESHOLDS as GOT10K_THRESHOLDS
 from siambench.metrics.got10k import score_got10k
 from siambench.metrics.ope import (
@@ -31,9 +33,10 @@ from siambench.metrics.ope import (
     SUCCESS_THRESHOLDS,
     score_ope,
 )
-from siambench.metrics.vot import score_vot
+from siambench.metrics.vot import ALL_TAG, _accuracy_parts, score_vot
 from siambench.protocols import Protocol
 from siambench.report import plots
+from siambench.report.uncertainty import Sample
 from siambench.results import TrackerResults
 
 
@@ -48,6 +51,9 @@ class Scored:
     per_sequence: pd.DataFrame
     detail: Any
     breakdown: pd.DataFrame | None = None
+    #: Pointwise interval bands of the plotted curves, ``bands[curve][tracker] = (low, high)``,
+    #: set by the report when it computes intervals (``--ci bootstrap``); empty otherwise.
+    bands: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,6 +113,16 @@ class MetricFamily:
         """The conventions the scores follow, printed under the report's tables."""
         raise NotImplementedError
 
+    def samples(self, scored: Scored) -> dict[str, dict[str, Sample]]:
+        """Per score that gets a bootstrap interval (in column order), each tracker's
+        per-sequence :class:`~siambench.report.uncertainty.Sample` (default: no score does)."""
+        return {}
+
+    def curve_samples(self, scored: Scored) -> dict[str, dict[str, np.ndarray]]:
+        """Per plotted curve, each tracker's per-sequence curves ``(S, P)`` whose mean is the
+        plotted curve (for the shaded bands; default: none)."""
+        return {}
+
     def score(self, aligned: dict[str, TrackerResults], dataset: Dataset, protocol: Protocol,
               attributes: bool) -> Scored:
         """Score the aligned results of every tracker on ``dataset``."""
@@ -162,6 +178,25 @@ class OnePass(MetricFamily):
         breakdown = scored.by_attribute if attributes and len(scored.by_attribute) else None
         return Scored(scored.overall, scored.sequences, scored, breakdown)
 
+    def samples(self, scored: Scored) -> dict[str, dict[str, Sample]]:
+        table = scored.per_sequence
+        table = table[table["frames"] > 0]          # the overall curves leave these out
+        return {score: {str(tracker): Sample(list(rows["sequence"]),
+                                             rows[score].to_numpy(dtype=np.float64))
+                        for tracker, rows in table.groupby("tracker", sort=False)}
+                for score in ("success_auc", "precision", "norm_precision")}
+
+    def curve_samples(self, scored: Scored) -> dict[str, dict[str, np.ndarray]]:
+        out: dict[str, dict[str, np.ndarray]] = {"success": {}, "precision": {}, "norm_precision": {}}
+        for tracker in scored.detail.curves:
+            records = [r for r in scored.detail.scores(tracker).values() if r.frames > 0]
+            if not records:
+                continue
+            for key, attr in (("success", "success_curve"), ("precision", "precision_curve"),
+                              ("norm_precision", "norm_precision_curve")):
+                out[key][tracker] = np.array([getattr(r, attr) for r in records])
+        return out
+
     def plot(self, scored: Scored, dataset: Dataset, protocol: Protocol, target: Path) -> Plotted:
         detail, plotted = scored.detail, Plotted()
         names = list(detail.curves)
@@ -180,7 +215,8 @@ class OnePass(MetricFamily):
                     target / stem, x, {t: detail.curves[t][key] for t in names},
                     {t: float(overall.loc[t, score]) for t in names},
                     title=heading, xlabel=xlabel,
-                    ylabel="success rate" if key == "success" else "precision"), heading)
+                    ylabel="success rate" if key == "success" else "precision",
+                    bands=scored.bands.get(key)), heading)
         if scored.breakdown is not None:
             panels: dict[str, dict[str, np.ndarray]] = {}
             panel_scores: dict[str, dict[str, float]] = {}
@@ -222,6 +258,21 @@ class Supervised(MetricFamily):
             overlap=protocol.get("overlap", "raster"), eao=protocol.get("eao", "vot"))
         breakdown = scored.by_tag if attributes and len(scored.by_tag) else None
         return Scored(scored.overall, scored.sequences, scored, breakdown)
+
+    def samples(self, scored: Scored) -> dict[str, dict[str, Sample]]:
+        # accuracy and robustness pool frames: per sequence, the accuracy's (sum, weight) as
+        # score_vot computes it (pysot accuracy, its default) and (failures, frames); EAO has no
+        # interval yet
+        out: dict[str, dict[str, Sample]] = {"accuracy": {}, "robustness": {}}
+        for tracker, by_seq in scored.detail.scores.items():
+            names = list(by_seq)
+            parts = np.array([_accuracy_parts(by_seq[n], ALL_TAG, "pysot") for n in names],
+                             dtype=np.float64).reshape(-1, 2)
+            failures = np.array([float(np.mean(by_seq[n].failures())) for n in names])
+            frames = np.array([float(by_seq[n].length) for n in names])
+            out["accuracy"][tracker] = Sample(names, parts[:, 0], parts[:, 1])
+            out["robustness"][tracker] = Sample(names, failures, frames)
+        return out
 
     def plot(self, scored: Scored, dataset: Dataset, protocol: Protocol, target: Path) -> Plotted:
         detail, plotted = scored.detail, Plotted()
@@ -284,6 +335,20 @@ class Got10k(MetricFamily):
                               image_sizes={s.name: s.image_size for s in sequences if _known_size(s)},
                               times=times)
         return Scored(scored.overall, scored.sequences, scored)
+
+    def samples(self, scored: Scored) -> dict[str, dict[str, Sample]]:
+        # AO and SR pool the frames of all sequences: per sequence, the sum of IoUs (or of
+        # successes) over its frame count, resampled as a pooled ratio
+        out: dict[str, dict[str, Sample]] = {"ao": {}, "sr50": {}, "sr75": {}}
+        for tracker, by_seq in scored.detail.scores.items():
+            names = list(by_seq)
+            ious = [by_seq[name].ious for name in names]
+            frames = np.array([len(i) for i in ious], dtype=np.float64)
+            for score, statistic in (("ao", lambda i: float(np.sum(i))),
+                                     ("sr50", lambda i: float(np.sum(i > GOT10K_SR50))),
+                                     ("sr75", lambda i: float(np.sum(i > GOT10K_SR75)))):
+                out[score][tracker] = Sample(names, np.array([statistic(i) for i in ious]), frames)
+        return out
 
     def plot(self, scored: Scored, dataset: Dataset, protocol: Protocol, target: Path) -> Plotted:
         detail, plotted = scored.detail, Plotted()

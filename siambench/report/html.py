@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from siambench.fileio import atomic_write_text
-from siambench.report.tables import format_rows
+from siambench.report.tables import format_rows, shown_columns
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
@@ -25,10 +25,10 @@ figure img { max-width: 560px; }
 """
 
 
-def _table_html(table: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+def _table_html(table: pd.DataFrame, ci_format: str = "pm") -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in shown_columns(table))
     body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-                   for row in format_rows(table))
+                   for row in format_rows(table, ci_format=ci_format))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -42,17 +42,22 @@ def _image_html(path: Path, caption: str, wide: bool) -> str:
 
 def write_html(out: Path, *, title: str, summary: pd.DataFrame, per_sequence: pd.DataFrame,
                plots: Mapping[Path, str], warnings: list[str], notes: Sequence[str] = (),
-               headings: tuple[str, str] = ("Summary", "Per sequence")) -> Path:
+               headings: tuple[str, str] = ("Summary", "Per sequence"), ci_format: str = "pm",
+               explanation: str = "") -> Path:
     """Write ``<out>/index.html``; ``plots`` maps PNG files to their captions (the plots'
     titles; PDF twins are not shown); ``notes`` are paragraphs shown above the tables;
-    ``headings`` title the two tables."""
+    ``headings`` title the two tables; ``explanation`` (what the intervals mean) is shown under
+    the summary, whose intervals are shown as ``ci_format`` says."""
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
              f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
     parts += [f"<p>{html.escape(note)}</p>" for note in notes if note]
     if warnings:
         items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
         parts.append(f"<div class='warnings'><strong>Warnings</strong><ul>{items}</ul></div>")
-    parts += [f"<h2>{html.escape(headings[0])}</h2>", _table_html(summary), "<h2>Plots</h2>"]
+    parts += [f"<h2>{html.escape(headings[0])}</h2>", _table_html(summary, ci_format)]
+    if explanation:
+        parts.append(f"<p class='intervals'>{html.escape(explanation)}</p>")
+    parts.append("<h2>Plots</h2>")
     parts += [_image_html(path, caption, wide="attribute" in path.stem or "eao" in path.stem)
               for path, caption in plots.items() if path.suffix == ".png"]
     parts += [f"<h2>{html.escape(headings[1])}</h2>", _table_html(per_sequence), "</body></html>"]

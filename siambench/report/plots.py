@@ -46,17 +46,22 @@ def save_figure(figure: plt.Figure, out_base: Path) -> list[Path]:
 
 def draw_curves(axes: plt.Axes, x: np.ndarray, curves: Mapping[str, np.ndarray],
                 scores: Mapping[str, float], *, score_format: str = "{:.3f}",
-                legend_size: float = 8.0, styles: Mapping[str, int] | None = None) -> None:
+                legend_size: float = 8.0, styles: Mapping[str, int] | None = None,
+                bands: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
     """Draw one curve per tracker on ``axes``, ranked by ``scores``, scores in the legend.
 
     ``styles`` fixes each tracker's colour/line index so a tracker looks the same in every panel
-    of a grid (default: by rank on this plot).
+    of a grid (default: by rank on this plot); ``bands[tracker] = (low, high)`` shades each
+    curve's interval in its colour.
     """
     for index, name in enumerate(_ranked(scores)):
         style = styles[name] if styles is not None else index
         label = f"{name} [{score_format.format(scores[name])}]"
         axes.plot(x, curves[name], _STYLES[(style // 10) % 4], color=_colour(style), lw=1.6,
                   label=label)
+        if bands is not None and name in bands:
+            low, high = bands[name]
+            axes.fill_between(x, low, high, color=_colour(style), alpha=0.12, lw=0)
     axes.grid(True, alpha=0.3)
     axes.legend(loc="lower left" if _falls(curves) else "lower right", fontsize=legend_size,
                 framealpha=0.8)
@@ -71,10 +76,12 @@ def _falls(curves: Mapping[str, np.ndarray]) -> bool:
 
 def curve_plot(out_base: Path, x: np.ndarray, curves: Mapping[str, np.ndarray],
                scores: Mapping[str, float], *, title: str, xlabel: str, ylabel: str,
-               xlim: tuple[float, float] | None = None) -> list[Path]:
-    """A success / precision / normalised-precision style plot of several trackers."""
+               xlim: tuple[float, float] | None = None,
+               bands: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> list[Path]:
+    """A success / precision / normalised-precision style plot of several trackers, with each
+    curve's interval shaded when ``bands`` (per tracker ``(low, high)``) is given."""
     figure, axes = plt.subplots(figsize=(6, 4.5))
-    draw_curves(axes, x, curves, scores)
+    draw_curves(axes, x, curves, scores, bands=bands)
     axes.set(title=title, xlabel=xlabel, ylabel=ylabel, ylim=(0, 1.0),
              xlim=xlim or (float(x[0]), float(x[-1])))
     return save_figure(figure, out_base)
@@ -165,4 +172,25 @@ def ar_plot(out_base: Path, accuracy: Mapping[str, float], robustness: Mapping[s
              ylabel="accuracy", xlim=(0, 1), ylim=(0, 1))
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=7, loc="lower left")
+    return save_figure(figure, out_base)
+
+
+def pairwise_plot(out_base: Path, ranked: list[str], difference: np.ndarray, separable: np.ndarray,
+                  *, score: str, dataset: str) -> list[Path]:
+    """The pairwise-difference matrix: cell ``(i, j)`` is ``score(ranked[i]) - score(ranked[j])``
+    (trackers best first), marked ``*`` where the pair is separable (Holm-corrected test)."""
+    count = len(ranked)
+    size = max(4.5, 0.45 * count + 2.0)
+    figure, axes = plt.subplots(figsize=(size + 1.0, size))
+    limit = float(np.nanmax(np.abs(difference))) if np.isfinite(difference).any() else 1.0
+    image = axes.imshow(difference, cmap="RdBu", vmin=-limit or -1, vmax=limit or 1)
+    for i in range(count):
+        for j in range(count):
+            if i != j and separable[i, j]:
+                axes.text(j, i, "*", ha="center", va="center", fontsize=9)
+    axes.set_xticks(range(count), ranked, rotation=60, ha="right", fontsize=7)
+    axes.set_yticks(range(count), ranked, fontsize=7)
+    axes.set(title=f"Pairwise {score} difference (row − column) — {dataset}\n* separable "
+                   "(Wilcoxon signed-rank, Holm-corrected)")
+    figure.colorbar(image, ax=axes, shrink=0.8)
     return save_figure(figure, out_base)
