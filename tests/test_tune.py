@@ -121,8 +121,7 @@ def test_two_workers_share_one_study_and_the_best_set_loads(tmp_path: Path) -> N
     assert sorted(t.number for t in trials) == list(range(len(trials)))  # none lost
     params = [tuple(sorted(t.params.items())) for t in finished]
     assert len(set(params)) == len(params)  # distinct: each worker samples with its own seed
-    assert {t.user_attrs["pid"] for t in finished} and len({t.user_attrs["pid"]
-                                                            for t in finished}) == 2
+    assert len({t.user_attrs["pid"] for t in finished}) == 2  # both workers tracked trials
     table = pd.read_csv(out / "trials.csv")
     assert len(table) == len(trials) and set(table["split"]) == {"validation"}
     best = yaml.safe_load((out / "best.yaml").read_text())
@@ -139,8 +138,8 @@ def test_two_workers_share_one_study_and_the_best_set_loads(tmp_path: Path) -> N
     # rerunning continues the study: the total is --trials
     more = CliRunner().invoke(cli, _tune(out, "--no-prune", trials=5))
     assert more.exit_code == 0, more.output
-    assert len([t for t in _trials(out) if t.state.name == "COMPLETE"]) == len(finished) + 1 \
-        or len(finished) >= 5
+    # (two workers may have finished a fifth trial already: up to workers - 1 past the total)
+    assert len([t for t in _trials(out) if t.state.name == "COMPLETE"]) == max(5, len(finished))
 
 
 def test_a_killed_tune_is_continued_to_the_requested_total(tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ from siambench.metrics._core import ScoringError, score_each
 from siambench.results.types import FAILURE, INIT, REGION, SKIPPED
 
 __all__ = ["ALL_TAG", "FAILURE", "INIT", "REGION", "SKIPPED", "VOTReport", "VOTSequenceScore",
-           "aggregate_vot", "eao_curve", "eao_score", "region_overlaps", "score_vot",
+           "accuracy_parts", "aggregate_vot", "eao_curve", "eao_score", "region_overlaps", "score_vot",
            "vot_sequence_score"]
 
 ALL_TAG = "all"
@@ -342,8 +342,9 @@ class VOTReport:
     scores: dict[str, dict[str, VOTSequenceScore]] = field(default_factory=dict)
 
 
-def _accuracy_parts(score: VOTSequenceScore, tag: str, mode: str) -> tuple[float, float]:
-    """(sum, weight) contributions of one sequence to the accuracy for ``tag``."""
+def accuracy_parts(score: VOTSequenceScore, tag: str, mode: str) -> tuple[float, float]:
+    """(sum, weight) contributions of one sequence to the accuracy for ``tag`` (the accuracy is
+    the sum of the sums over the sum of the weights; the report's intervals resample them)."""
     mask = score.accuracy_mask() & score.tag_mask(tag)[None, :]
     if mode == "pysot":
         counts = mask.sum(axis=0)
@@ -366,7 +367,7 @@ def _summary(scores: list[VOTSequenceScore], tag: str, mode: str, interval: tupl
     failures = 0.0
     frames = 0
     for s in scores:
-        a, w = _accuracy_parts(s, tag, mode)
+        a, w = accuracy_parts(s, tag, mode)
         acc_sum += a
         acc_weight += w
         failures += float(np.mean(s.failures(tag)))
@@ -397,7 +398,7 @@ def aggregate_vot(scores: Mapping[str, Mapping[str, VOTSequenceScore]], *,
     tag_curves: dict[tuple[str, str], np.ndarray] = {}
     for tracker, by_seq in scores.items():
         for seq, s in by_seq.items():
-            a, w = _accuracy_parts(s, ALL_TAG, accuracy)
+            a, w = accuracy_parts(s, ALL_TAG, accuracy)
             fails = float(np.mean(s.failures()))
             seq_rows.append({"tracker": tracker, "sequence": seq, "frames": s.length, "runs": s.runs,
                              "accuracy": a / w if w else float("nan"),

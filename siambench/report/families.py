@@ -33,7 +33,7 @@ from siambench.metrics.ope import (
     SUCCESS_THRESHOLDS,
     score_ope,
 )
-from siambench.metrics.vot import ALL_TAG, _accuracy_parts, score_vot
+from siambench.metrics.vot import ALL_TAG, accuracy_parts, score_vot
 from siambench.protocols import Protocol
 from siambench.report import plots
 from siambench.report.uncertainty import Sample
@@ -266,7 +266,7 @@ class Supervised(MetricFamily):
         out: dict[str, dict[str, Sample]] = {"accuracy": {}, "robustness": {}}
         for tracker, by_seq in scored.detail.scores.items():
             names = list(by_seq)
-            parts = np.array([_accuracy_parts(by_seq[n], ALL_TAG, "pysot") for n in names],
+            parts = np.array([accuracy_parts(by_seq[n], ALL_TAG, "pysot") for n in names],
                              dtype=np.float64).reshape(-1, 2)
             failures = np.array([float(np.mean(by_seq[n].failures())) for n in names])
             frames = np.array([float(by_seq[n].length) for n in names])

@@ -269,8 +269,9 @@ def _weights_identity(spec: TrackerSpec) -> tuple[str | None, str]:
             raise SiambenchError(f"weights file {path} does not exist" if kind == "missing" else
                                  f"weights file {path} is {kind}, expected a weights file")
         return str(path.resolve()), file_sha256(path)
-    if tracker_spec_entry(spec).needs_weights:
-        bundled = tracker_spec_entry(spec).file("model.pt")
+    entry = tracker_spec_entry(spec)
+    if entry.needs_weights:
+        bundled = entry.file("model.pt")
         if bundled is not None:
             return str(bundled), file_sha256(bundled)
     return None, "none"

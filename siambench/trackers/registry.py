@@ -395,12 +395,12 @@ def _unknown_tracker_message(name: str) -> str:
     infos = list_trackers()
     message = (f"unknown tracker {name!r}; known trackers: "
                f"{', '.join(info.name for info in infos if info.available)}")
+    from siambench.trackers.classic import CLASSIC_TRACKERS, CONTRIB_INSTALL
+
     unavailable = [info for info in infos if not info.available]
-    contrib = [info.name for info in unavailable if "opencv-contrib" in info.note]
+    contrib = [info.name for info in unavailable if info.name in CLASSIC_TRACKERS]
     others = [f"{info.name} ({info.note})" for info in unavailable if info.name not in contrib]
     if contrib:
-        from siambench.trackers.classic import CONTRIB_INSTALL
-
         others.append(f"{', '.join(contrib)} (need the OpenCV contrib modules of "
                       f"opencv-contrib-python-headless: {CONTRIB_INSTALL})")
     if others:

@@ -23,7 +23,7 @@ import yaml
 
 from siambench.fileio import atomic_write_text
 
-__all__ = ["trial_table", "write_outputs"]
+__all__ = ["best_trial", "trial_table", "write_outputs"]
 
 
 def trial_table(plan: Any, study: Any) -> pd.DataFrame:
@@ -53,7 +53,8 @@ def _cell(value: Any) -> Any:
     return str(value) if isinstance(value, (list, tuple)) else value
 
 
-def _best_trial(study: Any) -> Any | None:
+def best_trial(study: Any) -> Any | None:
+    """The study's best complete trial, or None when none is complete."""
     try:
         return study.best_trial
     except ValueError:
@@ -62,7 +63,7 @@ def _best_trial(study: Any) -> Any | None:
 
 def write_best(plan: Any, study: Any) -> Path | None:
     """``best.yaml`` (see the module docstring); None when no trial is complete."""
-    best = _best_trial(study)
+    best = best_trial(study)
     if best is None:
         return None
     tuned = best.user_attrs.get("params", {})

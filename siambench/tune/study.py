@@ -22,6 +22,7 @@ stale. The study stops with an error after as many failed trials as ``--trials``
 
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing
 import os
@@ -252,8 +253,6 @@ def open_study(plan: TunePlan, worker: int = 0) -> Any:
 
 
 def _jsonable(value: Any) -> Any:
-    import json
-
     return json.loads(json.dumps(value, default=str))
 
 
@@ -438,9 +437,10 @@ def run_tune(settings: TuneSettings, echo: Callable[[str], None] = print) -> Tun
 
 
 def _best(study: Any) -> tuple[float | None, dict[str, Any] | None]:
-    try:
-        best = study.best_trial
-    except ValueError:
+    from siambench.tune.output import best_trial
+
+    best = best_trial(study)
+    if best is None:
         return None, None
     return float(best.value), dict(best.user_attrs.get("params", best.params))
 
