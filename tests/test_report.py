@@ -174,7 +174,8 @@ def test_vot_report_on_the_synthetic_vot_layout(tmp_path):
     target = tmp_path / "r" / "vot2019"
     summary = read_csv(target / "summary.csv")
     assert list(summary[0]) == [*VOT_COLUMNS, "accuracy_ci_low", "accuracy_ci_high",
-                                "robustness_ci_low", "robustness_ci_high"]
+                                "robustness_ci_low", "robustness_ci_high", "eao_ci_low",
+                                "eao_ci_high", "group"]
     assert [row["tracker"] for row in summary] == ["perfect", "fails"]
     assert float(summary[1]["failures"]) == 4.0 and float(summary[0]["failures"]) == 0.0
     assert float(summary[1]["robustness"]) == pytest.approx(4 / 260)

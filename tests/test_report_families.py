@@ -214,16 +214,16 @@ BEFORE_FILES: dict[str, list[str]] = {
     "got10k": sorted([*_TABLES, *_plots("success_plot")]),
 }
 #: What --ci bootstrap (the default, issue 16) adds: files, and columns after the summary's.
-CI_FILES = {"ope": ["pairwise.csv", *_plots("pairwise_differences")], "vot": ["pairwise.csv"],
-            "got10k": ["pairwise.csv", *_plots("pairwise_differences")]}
+CI_FILES = {family: ["pairwise.csv", *_plots("pairwise_differences")]
+            for family in ("ope", "vot", "got10k")}
 CI_SCORES = {"ope": ["success_auc", "precision", "norm_precision"],
-             "vot": ["accuracy", "robustness"],
+             "vot": ["accuracy", "robustness", "eao"],
              "got10k": ["ao", "sr50", "sr75"]}
 
 
 def _ci_columns(family: str) -> list[str]:
     scores = CI_SCORES[family]
-    grouped = FAMILIES[family].rank_by in scores   # groups follow the ranking score (not EAO yet)
+    grouped = FAMILIES[family].rank_by in scores   # groups follow the ranking score
     return [*[f"{s}_ci_{end}" for s in scores for end in ("low", "high")], *(["group"] if grouped else [])]
 
 

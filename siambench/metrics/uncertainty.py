@@ -168,6 +168,21 @@ def curve_band(curves: Any, resampling: Resampling, level: float = DEFAULT_LEVEL
     return interval(stats, level, resampling.probabilities)
 
 
+def ratio_curve_band(numerators: Any, denominators: Any, resampling: Resampling,
+                     level: float = DEFAULT_LEVEL) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise band ``(low (P,), high (P,))`` of a pooled-ratio curve
+    ``sum(numerators[:, p]) / sum(denominators)`` (per-sequence ``numerators`` ``(S, P)``,
+    ``denominators`` ``(S,)``), e.g. GOT-10k's success curve over all frames."""
+    num = np.asarray(numerators, dtype=np.float64)
+    den = np.asarray(denominators, dtype=np.float64)
+    if num.ndim != 2 or num.shape[0] != resampling.sequences or den.shape != (num.shape[0],):
+        raise ValueError(f"numerators {num.shape} and denominators {den.shape} for "
+                         f"{resampling.sequences} sequences")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stats = (resampling.counts @ num) / (resampling.counts @ den)[:, None]   # (K, P)
+    return interval(stats.T, level, resampling.probabilities)
+
+
 @dataclass(frozen=True)
 class PairedTest:
     """``a - b``: the ``difference`` of the two estimates, its interval and p-values."""

@@ -57,6 +57,7 @@ Input per sequence: the runs (repetitions) as status codes + regions (see
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -70,7 +71,8 @@ from siambench.metrics._core import ScoringError, score_each
 from siambench.results.types import FAILURE, INIT, REGION, SKIPPED
 
 __all__ = ["ALL_TAG", "FAILURE", "INIT", "REGION", "SKIPPED", "VOTReport", "VOTSequenceScore",
-           "accuracy_parts", "aggregate_vot", "eao_curve", "eao_score", "region_overlaps", "score_vot",
+           "EaoParts", "accuracy_parts", "aggregate_vot", "eao_curve", "eao_of_resamples",
+           "eao_parts", "eao_score", "region_overlaps", "score_vot",
            "vot_sequence_score"]
 
 ALL_TAG = "all"
@@ -241,72 +243,148 @@ def eao_curve(scores: Iterable[VOTSequenceScore], *, tag: str = ALL_TAG,
 
     ``eao="vot"``: VOT toolkit ``EAOCurve``; ``eao="pysot"``: pysot ``EAOBenchmark`` (module doc).
     """
-    if eao == "pysot":
-        return _pysot_eao_curve(list(scores), tag)
-    if eao != "vot":
-        raise ScoringError(f"eao: expected 'vot' or 'pysot', got {eao!r}")
-    rows: list[np.ndarray] = []
-    success: list[bool] = []
-    weights: list[float] = []
-    for score in scores:
-        values = np.where(np.isnan(score.overlaps), 0.0, score.overlaps)
-        flags = score.tag_mask(tag)
-        for r, start, stop, ok in score.fragments():
-            if stop <= start:
-                continue
-            weight = 1.0 if tag == ALL_TAG else float(np.mean(flags[start:stop]))
-            rows.append(values[r, start:stop])
-            success.append(ok)
-            weights.append(weight)
+    _check_flavour(eao)
+    scores = list(scores)
+    rows = [row for score in scores for row in _fragment_rows(score, tag, eao)]
     if not rows:
         return np.zeros(0)
-    length = max(len(r) for r in rows)
-    frag = np.zeros((len(rows), length))
-    mask = np.zeros((len(rows), length))
-    for i, (row, ok) in enumerate(zip(rows, success)):
-        frag[i, : len(row)] = row
-        mask[i, :] = 1.0 if not ok else 0.0
-        if ok:
-            mask[i, : len(row)] = 1.0
-    means = frag.copy()
-    if length > 1:
-        means[:, 1:] = np.cumsum(frag[:, 1:], axis=1) / np.arange(1, length)
-    w = np.asarray(weights)[:, None]
+    length = _curve_length(scores, rows, eao)
+    numerator, weight, valid = _curve_terms(rows, length)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sum(w * means * mask, axis=0) / np.sum(w * mask, axis=0)
+        curve = np.sum(numerator, axis=0) / np.sum(weight, axis=0)
+    if eao == "pysot":
+        curve[~valid.any(axis=0)] = 0.0       # pysot leaves lengths no fragment reaches at 0
+        curve[0] = 1.0
+    return curve
 
 
-def _pysot_eao_curve(scores: list[VOTSequenceScore], tag: str) -> np.ndarray:
-    """pysot ``EAOBenchmark._calculate_eao`` + ``calculate_expected_overlap`` (float64)."""
+def _check_flavour(eao: str) -> None:
+    if eao not in ("vot", "pysot"):
+        raise ScoringError(f"eao: expected 'vot' or 'pysot', got {eao!r}")
+
+
+def _fragment_rows(score: VOTSequenceScore, tag: str, eao: str
+                   ) -> list[tuple[np.ndarray, bool, float]]:
+    """``(overlaps, counts_at_every_length, weight)`` per EAO fragment of one sequence: the VOT
+    toolkit's fragments (failed ones count at every length) or pysot's (module doc)."""
     rows: list[tuple[np.ndarray, bool, float]] = []
-    length = 0
-    for score in scores:
+    if eao == "pysot":
         source = score.overlaps if score.eao_overlaps is None else score.eao_overlaps
         values = np.where(np.isnan(source), 0.0, source)
         flags = score.tag_mask(tag).astype(np.float64)
-        length = max(length, score.length)
         for r, start, stop, failed in score.pysot_fragments():
             frames = stop - start
             fraction = float(flags[start:stop].sum()) / frames if frames > 0 else 0.0
             rows.append((values[r, start:stop], failed, fraction / score.runs))
-    if not rows:
-        return np.zeros(0)
+        return rows
+    values = np.where(np.isnan(score.overlaps), 0.0, score.overlaps)
+    flags = score.tag_mask(tag)
+    for r, start, stop, ok in score.fragments():
+        if stop <= start:
+            continue
+        weight = 1.0 if tag == ALL_TAG else float(np.mean(flags[start:stop]))
+        rows.append((values[r, start:stop], not ok, weight))
+    return rows
+
+
+def _curve_length(scores: list[VOTSequenceScore], rows: list[tuple[np.ndarray, bool, float]],
+                  eao: str) -> int:
+    """The curve's length: the longest fragment (VOT toolkit) or the longest sequence (pysot)."""
+    if eao == "pysot":
+        return max((score.length for score in scores), default=0)
+    return max((len(row) for row, _, _ in rows), default=0)
+
+
+def _curve_terms(rows: list[tuple[np.ndarray, bool, float]], length: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per fragment and length ``j < length``: ``weight * mean(fragment[1 : j + 1])`` where the
+    fragment counts at ``j`` (the numerator terms of the curve), ``weight`` there (the
+    denominator terms) and where it counts (a failed fragment, zero-filled, counts at every
+    length; a successful one up to its own length); ``(F, length)`` each."""
     frag = np.zeros((len(rows), length))
     valid = np.zeros((len(rows), length), dtype=bool)
-    weights = np.array([w for _, _, w in rows])
-    for i, (row, failed, _) in enumerate(rows):
+    for i, (row, everywhere, _) in enumerate(rows):
+        row = row[:length]
         frag[i, : len(row)] = row
-        valid[i, :] = failed                  # failed fragments count at every length (zero-filled)
+        valid[i, :] = everywhere
         valid[i, : len(row)] = True
-    means = np.zeros_like(frag)
+    means = frag.copy()
     if length > 1:
         means[:, 1:] = np.cumsum(frag[:, 1:], axis=1) / np.arange(1, length)
-    w = weights[:, None] * valid
+    weight = np.array([w for _, _, w in rows])[:, None] * valid
+    return weight * means, weight, valid
+
+
+@dataclass(frozen=True)
+class EaoParts:
+    """One tracker's EAO split by sequence, so that resampled sequence sets get their EAO without
+    re-cutting fragments: ``numerators``/``weights``/``valid`` ``(S, L)`` are each sequence's
+    sums of :func:`_curve_terms` over the first ``L`` lengths (those the score's window can
+    reach), ``reach`` ``(S,)`` the curve length each sequence makes exist (its longest fragment,
+    or for pysot its length); ``interval`` and ``eao`` as :func:`eao_score` takes them."""
+
+    sequences: tuple[str, ...]
+    numerators: np.ndarray
+    weights: np.ndarray
+    valid: np.ndarray
+    reach: np.ndarray
+    interval: tuple[int, int]
+    eao: str
+
+    def subset(self, index: np.ndarray) -> EaoParts:
+        """The parts of the sequences at ``index`` (in that order)."""
+        return EaoParts(tuple(self.sequences[i] for i in index), self.numerators[index],
+                        self.weights[index], self.valid[index], self.reach[index], self.interval,
+                        self.eao)
+
+
+def eao_parts(scores: Mapping[str, VOTSequenceScore], *, interval: tuple[int, int],
+              tag: str = ALL_TAG, eao: Literal["vot", "pysot"] = "vot") -> EaoParts:
+    """Per-sequence parts of the EAO of ``scores[sequence]`` (see :class:`EaoParts`);
+    :func:`eao_of_resamples` with every sequence drawn once gives :func:`eao_score` of
+    :func:`eao_curve` (up to the order of a floating-point sum)."""
+    _check_flavour(eao)
+    names = tuple(scores)
+    low, high = interval
+    limit = high + 1 if eao == "vot" else high          # pysot's window is one index earlier
+    length = max(limit, 1)
+    numerators = np.zeros((len(names), length))
+    weights = np.zeros((len(names), length))
+    valid = np.zeros((len(names), length))
+    reach = np.zeros(len(names), dtype=np.int64)
+    for i, name in enumerate(names):
+        rows = _fragment_rows(scores[name], tag, eao)
+        reach[i] = _curve_length([scores[name]], rows, eao)
+        if rows:
+            numerator, weight, counted = _curve_terms(rows, length)
+            numerators[i], weights[i], valid[i] = numerator.sum(0), weight.sum(0), counted.sum(0)
+    return EaoParts(names, numerators, weights, valid, reach, (int(low), int(high)), eao)
+
+
+def eao_of_resamples(parts: EaoParts, counts: np.ndarray) -> np.ndarray:
+    """The EAO of each resample: ``counts`` ``(K, S)`` says how often each sequence of ``parts``
+    is drawn; the curve is recomputed from the drawn sequences' parts (its length that of the
+    longest drawn fragment or sequence, as :func:`eao_curve` on the drawn sequences) and scored
+    with :func:`eao_score`'s window. ``(K,)``; NaN where the window holds no curve value."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.ndim != 2 or counts.shape[1] != len(parts.sequences):
+        raise ScoringError(f"counts of shape {counts.shape} for {len(parts.sequences)} sequences")
     with np.errstate(invalid="ignore", divide="ignore"):
-        curve = np.sum(w * means, axis=0) / np.sum(w, axis=0)
-    curve[~valid.any(axis=0)] = 0.0           # pysot leaves lengths no fragment reaches at 0
-    curve[0] = 1.0
-    return curve
+        curves = (counts @ parts.numerators) / (counts @ parts.weights)       # (K, L)
+    positions = np.arange(parts.numerators.shape[1])
+    drawn_reach = np.max(np.where(counts > 0, parts.reach[None, :], 0), axis=1)
+    exists = positions[None, :] < drawn_reach[:, None]
+    if parts.eao == "pysot":
+        curves = np.where((counts @ parts.valid) > 0, curves, 0.0)
+        curves[:, 0] = 1.0
+    curves = np.where(exists, curves, np.nan)
+    low, high = parts.interval
+    if parts.eao == "pysot":
+        low, high = low - 1, high - 1
+    window = curves[:, max(low, 0): high + 1]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # an all-NaN window gives NaN
+        return np.nanmean(window, axis=1) if window.shape[1] else np.full(len(counts), np.nan)
 
 
 def eao_score(curve: np.ndarray, interval: tuple[int, int],
@@ -340,6 +418,10 @@ class VOTReport:
     eao_curves: dict[str, np.ndarray] = field(default_factory=dict)
     tag_eao_curves: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     scores: dict[str, dict[str, VOTSequenceScore]] = field(default_factory=dict)
+    #: How the scores were computed (:func:`aggregate_vot`'s arguments), for their intervals.
+    interval: tuple[int, int] = (0, 0)
+    accuracy: str = "pysot"
+    eao: str = "vot"
 
 
 def accuracy_parts(score: VOTSequenceScore, tag: str, mode: str) -> tuple[float, float]:
@@ -422,7 +504,8 @@ def aggregate_vot(scores: Mapping[str, Mapping[str, VOTSequenceScore]], *,
                                                     "failures", "eao"]),
         by_tag=pd.DataFrame(tag_rows, columns=["tracker", "tag", "frames", "accuracy", "robustness",
                                                "failures", "eao"]),
-        eao_curves=curves, tag_eao_curves=tag_curves, scores={t: dict(v) for t, v in scores.items()})
+        eao_curves=curves, tag_eao_curves=tag_curves, scores={t: dict(v) for t, v in scores.items()},
+        interval=(int(interval[0]), int(interval[1])), accuracy=accuracy, eao=eao)
 
 
 def score_vot(results: Mapping[str, Mapping[str, Iterable[Any]]], groundtruth: Mapping[str, Any], *,

@@ -27,7 +27,13 @@ from siambench.report.families import family_of
 from siambench.report.html import write_html
 from siambench.report.output import check_report_folder, staged_report
 from siambench.report.tables import to_terminal, write_tables
-from siambench.report.uncertainty import CiOptions, assess, curve_bands, pairwise_matrix
+from siambench.report.uncertainty import (
+    CiOptions,
+    assess,
+    breakdown_intervals,
+    curve_bands,
+    pairwise_matrix,
+)
 from siambench.results import TrackerResults, align, find_trackers, read_tracker
 
 
@@ -161,6 +167,10 @@ def build_report(dataset_name: str, *, root: Path | None = None, results_dir: Pa
             summary, pairwise = assessed.summary, assessed.pairwise
             ci_note, ci_legend = assessed.note, assessed.legend
             scored.bands = curve_bands(family.curve_samples(scored), assessed, ci)
+            if scored.breakdown is not None:
+                scored.breakdown = breakdown_intervals(
+                    scored.breakdown, family.breakdown_key, family.breakdown_samples(scored),
+                    assessed, ci)
         plotted = family.plot(scored, dataset, protocol, staging)
         if pairwise is not None and len(summary) > 1 and family.rank_by in set(pairwise["score"]):
             ranked = list(summary["tracker"])

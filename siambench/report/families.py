@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -33,10 +33,10 @@ from siambench.metrics.ope import (
     SUCCESS_THRESHOLDS,
     score_ope,
 )
-from siambench.metrics.vot import ALL_TAG, accuracy_parts, score_vot
+from siambench.metrics.vot import ALL_TAG, accuracy_parts, eao_parts, score_vot
 from siambench.protocols import Protocol
 from siambench.report import plots
-from siambench.report.uncertainty import Sample
+from siambench.report.uncertainty import CurveSample, EaoSample, Sample
 from siambench.results import TrackerResults
 
 
@@ -52,8 +52,16 @@ class Scored:
     detail: Any
     breakdown: pd.DataFrame | None = None
     #: Pointwise interval bands of the plotted curves, ``bands[curve][tracker] = (low, high)``,
-    #: set by the report when it computes intervals (``--ci bootstrap``); empty otherwise.
+    #: set by the report when it computes intervals (``--ci bootstrap``); empty otherwise. The
+    #: curves of one attribute's panel are keyed :func:`attribute_curve`.
     bands: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+    #: The sequences having each attribute of the breakdown (its rows' sequences).
+    groups: dict[str, list[str]] = field(default_factory=dict)
+
+
+def attribute_curve(curve: str, attribute: str) -> str:
+    """The key of one attribute's (tag's) ``curve`` in :attr:`Scored.bands`."""
+    return f"{curve}@{attribute}"
 
 
 @dataclass
@@ -81,6 +89,8 @@ class MetricFamily:
     rank_by: str
     datasets: str
     options: tuple[str, ...] = ()
+    #: The breakdown table's column naming the attribute (or tag) of a row.
+    breakdown_key: ClassVar[str] = "attribute"
 
     def configure(self, protocol: Protocol, dataset_name: str,
                   options: Mapping[str, str | None]) -> Protocol:
@@ -118,9 +128,14 @@ class MetricFamily:
         per-sequence :class:`~siambench.report.uncertainty.Sample` (default: no score does)."""
         return {}
 
-    def curve_samples(self, scored: Scored) -> dict[str, dict[str, np.ndarray]]:
-        """Per plotted curve, each tracker's per-sequence curves ``(S, P)`` whose mean is the
-        plotted curve (for the shaded bands; default: none)."""
+    def curve_samples(self, scored: Scored) -> dict[str, dict[str, CurveSample]]:
+        """Per plotted curve, each tracker's per-sequence data behind it (for the shaded bands;
+        default: none)."""
+        return {}
+
+    def breakdown_samples(self, scored: Scored) -> dict[str, dict[str, dict[str, Sample | EaoSample]]]:
+        """Per attribute (or tag) of the breakdown, per score, each tracker's sample over the
+        sequences having it (default: none)."""
         return {}
 
     def score(self, aligned: dict[str, TrackerResults], dataset: Dataset, protocol: Protocol,
@@ -160,6 +175,12 @@ class OnePass(MetricFamily):
         if value not in CONVENTIONS:
             raise UnknownNameError(f"unknown convention {value!r}; known: {', '.join(CONVENTIONS)}")
 
+    def check_dataset(self, dataset: Dataset, dataset_name: str) -> None:
+        if dataset.meta.get("withheld"):  # a test split with only the first box (TrackingNet)
+            raise SiambenchError(f"{dataset_name}: the ground truth of this split is withheld (only "
+                                 "the first box is public), so it cannot be scored locally; submit "
+                                 "with `siambench pack` to the benchmark's evaluation server")
+
     def notes(self, protocol: Protocol) -> str:
         return (f"One-pass evaluation, convention '{protocol.get('convention', 'otb')}': success AUC "
                 "= mean of 21 thresholds, precision at 20 px, normalised precision AUC.")
@@ -176,25 +197,47 @@ class OnePass(MetricFamily):
         scored = score_ope(results, groundtruth, times=times, attributes=seq_attributes,
                            convention=protocol.get("convention", "otb"))
         breakdown = scored.by_attribute if attributes and len(scored.by_attribute) else None
-        return Scored(scored.overall, scored.sequences, scored, breakdown)
+        groups: dict[str, list[str]] = {}
+        if breakdown is not None:
+            for name, having in seq_attributes.items():
+                for attribute in having:
+                    groups.setdefault(attribute, []).append(name)
+        return Scored(scored.overall, scored.sequences, scored, breakdown, groups=groups)
 
-    def samples(self, scored: Scored) -> dict[str, dict[str, Sample]]:
+    def samples(self, scored: Scored, sequences: set[str] | None = None
+                ) -> dict[str, dict[str, Sample]]:
         table = scored.per_sequence
         table = table[table["frames"] > 0]          # the overall curves leave these out
+        if sequences is not None:
+            table = table[table["sequence"].isin(sequences)]
         return {score: {str(tracker): Sample(list(rows["sequence"]),
                                              rows[score].to_numpy(dtype=np.float64))
                         for tracker, rows in table.groupby("tracker", sort=False)}
                 for score in ("success_auc", "precision", "norm_precision")}
 
-    def curve_samples(self, scored: Scored) -> dict[str, dict[str, np.ndarray]]:
-        out: dict[str, dict[str, np.ndarray]] = {"success": {}, "precision": {}, "norm_precision": {}}
+    def breakdown_samples(self, scored: Scored) -> dict[str, dict[str, dict[str, Sample]]]:
+        if scored.breakdown is None:
+            return {}
+        return {attribute: self.samples(scored, set(names))
+                for attribute, names in scored.groups.items()}
+
+    def curve_samples(self, scored: Scored) -> dict[str, dict[str, CurveSample]]:
+        out: dict[str, dict[str, CurveSample]] = {"success": {}, "precision": {},
+                                                  "norm_precision": {}}
         for tracker in scored.detail.curves:
-            records = [r for r in scored.detail.scores(tracker).values() if r.frames > 0]
+            records = {name: r for name, r in scored.detail.scores(tracker).items() if r.frames > 0}
             if not records:
                 continue
             for key, attr in (("success", "success_curve"), ("precision", "precision_curve"),
                               ("norm_precision", "norm_precision_curve")):
-                out[key][tracker] = np.array([getattr(r, attr) for r in records])
+                out[key][tracker] = CurveSample(np.array([getattr(r, attr)
+                                                          for r in records.values()]))
+            if scored.breakdown is not None:
+                for attribute, names in scored.groups.items():
+                    having = [records[name].success_curve for name in names if name in records]
+                    if having:
+                        out.setdefault(attribute_curve("success", attribute), {})[tracker] = \
+                            CurveSample(np.array(having))
         return out
 
     def plot(self, scored: Scored, dataset: Dataset, protocol: Protocol, target: Path) -> Plotted:
@@ -227,16 +270,20 @@ class OnePass(MetricFamily):
                 panel_scores.setdefault(row.attribute, {})[row.tracker] = float(row.success_auc)
                 counts[row.attribute] = int(row.sequences)
             heading = f"Success by attribute — {dataset.name}"
+            bands = {attribute: scored.bands[attribute_curve("success", attribute)]
+                     for attribute in panels if attribute_curve("success", attribute) in scored.bands}
             plotted.add(plots.curve_grid(
                 target / "success_by_attribute", SUCCESS_THRESHOLDS, panels, panel_scores,
-                title=heading, xlabel="overlap threshold", ylabel="success rate", counts=counts),
-                heading)
+                title=heading, xlabel="overlap threshold", ylabel="success rate", counts=counts,
+                bands=bands), heading)
         return plotted
 
 
 class Supervised(MetricFamily):
     """The VOT supervised (reset) protocol: accuracy, robustness, failures and EAO, under the
     EAO definition given with ``--eao``."""
+
+    breakdown_key: ClassVar[str] = "tag"
 
     def notes(self, protocol: Protocol) -> str:
         low, high = protocol.eao_interval
@@ -259,20 +306,32 @@ class Supervised(MetricFamily):
         breakdown = scored.by_tag if attributes and len(scored.by_tag) else None
         return Scored(scored.overall, scored.sequences, scored, breakdown)
 
-    def samples(self, scored: Scored) -> dict[str, dict[str, Sample]]:
+    def samples(self, scored: Scored, tag: str = ALL_TAG
+                ) -> dict[str, dict[str, Sample | EaoSample]]:
         # accuracy and robustness pool frames: per sequence, the accuracy's (sum, weight) as
-        # score_vot computes it (pysot accuracy, its default) and (failures, frames); EAO has no
-        # interval yet
-        out: dict[str, dict[str, Sample]] = {"accuracy": {}, "robustness": {}}
-        for tracker, by_seq in scored.detail.scores.items():
-            names = list(by_seq)
-            parts = np.array([accuracy_parts(by_seq[n], ALL_TAG, "pysot") for n in names],
+        # score_vot computed it and (failures, frames) at frames having ``tag``; the EAO pools
+        # fragments: each resample recomputes its curve from the drawn sequences' parts
+        detail = scored.detail
+        out: dict[str, dict[str, Sample | EaoSample]] = {"accuracy": {}, "robustness": {}, "eao": {}}
+        for tracker, by_seq in detail.scores.items():
+            names = [n for n in by_seq if tag == ALL_TAG or by_seq[n].tag_mask(tag).any()]
+            if not names:
+                continue
+            parts = np.array([accuracy_parts(by_seq[n], tag, detail.accuracy) for n in names],
                              dtype=np.float64).reshape(-1, 2)
-            failures = np.array([float(np.mean(by_seq[n].failures())) for n in names])
-            frames = np.array([float(by_seq[n].length) for n in names])
+            failures = np.array([float(np.mean(by_seq[n].failures(tag))) for n in names])
+            frames = np.array([float(np.count_nonzero(by_seq[n].tag_mask(tag))) for n in names])
             out["accuracy"][tracker] = Sample(names, parts[:, 0], parts[:, 1])
             out["robustness"][tracker] = Sample(names, failures, frames)
+            out["eao"][tracker] = EaoSample(eao_parts({n: by_seq[n] for n in names},
+                                                      interval=detail.interval, tag=tag,
+                                                      eao=detail.eao))
         return out
+
+    def breakdown_samples(self, scored: Scored) -> dict[str, dict[str, dict[str, Sample | EaoSample]]]:
+        if scored.breakdown is None:
+            return {}
+        return {tag: self.samples(scored, tag) for tag in dict.fromkeys(scored.breakdown["tag"])}
 
     def plot(self, scored: Scored, dataset: Dataset, protocol: Protocol, target: Path) -> Plotted:
         detail, plotted = scored.detail, Plotted()
@@ -350,6 +409,19 @@ class Got10k(MetricFamily):
                 out[score][tracker] = Sample(names, np.array([statistic(i) for i in ious]), frames)
         return out
 
+    def curve_samples(self, scored: Scored) -> dict[str, dict[str, CurveSample]]:
+        # the success curve pools frames: per sequence, the successes at each threshold
+        out: dict[str, dict[str, CurveSample]] = {"success": {}}
+        for tracker, by_seq in scored.detail.scores.items():
+            ious = [by_seq[name].ious for name in by_seq]
+            if not ious:
+                continue
+            successes = np.array([np.count_nonzero(i[:, None] > GOT10K_THRESHOLDS[None, :], axis=0)
+                                  for i in ious], dtype=np.float64)
+            out["success"][tracker] = CurveSample(successes, np.array([len(i) for i in ious],
+                                                                      dtype=np.float64))
+        return out
+
     def plot(self, scored: Scored, dataset: Dataset, protocol: Protocol, target: Path) -> Plotted:
         detail, plotted = scored.detail, Plotted()
         overall = detail.overall.set_index("tracker")
@@ -358,8 +430,10 @@ class Got10k(MetricFamily):
             plotted.add(plots.curve_plot(
                 target / "success_plot", GOT10K_THRESHOLDS, detail.curves,
                 {t: float(overall.loc[t, "ao"]) for t in overall.index}, title=heading,
-                xlabel="overlap threshold", ylabel="success rate"), heading)
+                xlabel="overlap threshold", ylabel="success rate",
+                bands=scored.bands.get("success")), heading)
         return plotted
+
 
 
 #: Every metric family, keyed by the name ``Protocol.metric_family`` gives.

@@ -89,8 +89,11 @@ def curve_plot(out_base: Path, x: np.ndarray, curves: Mapping[str, np.ndarray],
 
 def curve_grid(out_base: Path, x: np.ndarray, panels: Mapping[str, Mapping[str, np.ndarray]],
                scores: Mapping[str, Mapping[str, float]], *, title: str, xlabel: str,
-               ylabel: str, counts: Mapping[str, int] | None = None) -> list[Path]:
-    """A grid of curve plots, one panel per attribute (``panels[attribute][tracker]``)."""
+               ylabel: str, counts: Mapping[str, int] | None = None,
+               bands: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]] | None = None
+               ) -> list[Path]:
+    """A grid of curve plots, one panel per attribute (``panels[attribute][tracker]``), each
+    curve's interval shaded when ``bands[attribute][tracker] = (low, high)`` is given."""
     names = list(panels)
     columns = min(4, max(1, len(names)))
     rows = int(np.ceil(len(names) / columns)) if names else 1
@@ -102,7 +105,8 @@ def curve_grid(out_base: Path, x: np.ndarray, panels: Mapping[str, Mapping[str, 
             totals[name] = totals.get(name, 0.0) + float(np.nan_to_num(value))
     styles = {name: index for index, name in enumerate(_ranked(totals))}
     for axes, attribute in zip(axes_grid.ravel(), names):
-        draw_curves(axes, x, panels[attribute], scores[attribute], legend_size=6.0, styles=styles)
+        draw_curves(axes, x, panels[attribute], scores[attribute], legend_size=6.0, styles=styles,
+                    bands=(bands or {}).get(attribute))
         count = f" ({counts[attribute]})" if counts and attribute in counts else ""
         axes.set(title=f"{attribute}{count}", ylim=(0, 1.0), xlim=(float(x[0]), float(x[-1])))
         axes.set_xlabel(xlabel, fontsize=8)

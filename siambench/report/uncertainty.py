@@ -6,21 +6,28 @@ module resamples the sequences (:mod:`siambench.metrics.uncertainty`), adds
 ``<score>_ci_low``/``<score>_ci_high`` after the summary's columns and a ``group`` column (trackers
 sharing a letter are not separable in the ranking score), and builds ``pairwise.csv``: per score,
 every pair of trackers (better ranked first) with the difference, its paired-bootstrap interval,
-the bootstrap and Wilcoxon p-values, the Holm-adjusted Wilcoxon p-value (over that score's pairs)
-and whether the pair is separable. Nothing here changes a score.
+the bootstrap and Wilcoxon p-values, the Holm-adjusted p-value of the score's test (over that
+score's pairs) and whether the pair is separable. The test is Wilcoxon's signed-rank test on the
+per-sequence scores, except for a score that is not a function of per-sequence scores (VOT's EAO,
+whose curve pools fragments of all sequences): :class:`EaoSample` recomputes the EAO curve of each
+resample, and its pairs are tested with the paired bootstrap alone (``p_wilcoxon`` empty).
+Per-attribute (per-tag) rows get intervals too (:func:`breakdown_intervals`), over the sequences
+that have the attribute (tag). Nothing here changes a score.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from siambench.errors import SiambenchError
 from siambench.metrics import uncertainty as unc
+from siambench.metrics.vot import EaoParts, eao_of_resamples
 
 #: ``--ci`` values.
 CI_METHODS = ("none", "bootstrap")
@@ -37,8 +44,13 @@ EXPLANATION = ("Each interval is a {level:.0%} bootstrap confidence interval: th
                "so it shows how much the score depends on which sequences the benchmark happens to "
                "contain (frames within a sequence are not independent, so sequences are the unit).")
 GROUP_EXPLANATION = (" Trackers sharing a letter in the 'group' column are not separable in {score}: the "
-                     "Wilcoxon signed-rank test on their per-sequence scores, Holm-corrected over all "
-                     "{pairs} pairs, gives p >= {alpha:g} (pairwise.csv lists every pair).")
+                     "{test}, Holm-corrected over all {pairs} pairs, gives p >= {alpha:g} "
+                     "(pairwise.csv lists every pair).")
+#: How each kind of test is named in the note and the legend.
+TEST_NAMES = {"wilcoxon": ("Wilcoxon signed-rank test on their per-sequence scores",
+                           "Wilcoxon signed-rank"),
+              "bootstrap": ("paired bootstrap of the difference (the score pools all sequences, so "
+                            "it has no per-sequence values to rank)", "paired bootstrap")}
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,8 @@ class Sample:
     sequences: list[str]
     values: np.ndarray
     denominators: np.ndarray | None = None
+    #: The paired test whose Holm-adjusted p-value decides separability.
+    test: ClassVar[str] = "wilcoxon"
 
     def valid(self) -> np.ndarray:
         """Mask of the sequences that count."""
@@ -103,9 +117,42 @@ class Sample:
         return tuple(sorted(np.asarray(self.sequences, dtype=object)[self.valid()]))
 
 
-def _statistics(samples: list[Sample], names: tuple[str, ...], resampling: unc.Resampling
-                ) -> np.ndarray:
-    """Resampled scores ``(T, K)`` of several samples over the same ``names`` (one product)."""
+@dataclass
+class EaoSample:
+    """One tracker's EAO as per-sequence parts (:class:`~siambench.metrics.vot.EaoParts`): a
+    resample's EAO is the EAO of the curve recomputed from the drawn sequences. The EAO has no
+    per-sequence score, so its pairs are tested with the paired bootstrap."""
+
+    parts: EaoParts
+    test: ClassVar[str] = "bootstrap"
+
+    @property
+    def sequences(self) -> list[str]:
+        return list(self.parts.sequences)
+
+    def valid(self) -> np.ndarray:
+        """Every sequence counts (one without fragments adds nothing to the curve)."""
+        return np.ones(len(self.parts.sequences), dtype=bool)
+
+    def per_sequence(self) -> np.ndarray:
+        """No per-sequence EAO exists: NaN (the Wilcoxon test is not run)."""
+        return np.full(len(self.parts.sequences), np.nan)
+
+    def statistics(self, mask: np.ndarray, resampling: unc.Resampling) -> np.ndarray:
+        """Resampled EAOs over the sequences in ``mask``."""
+        return eao_of_resamples(self.parts.subset(mask), resampling.counts)
+
+    def sorted_valid(self) -> tuple[str, ...]:
+        return tuple(sorted(self.parts.sequences))
+
+
+def _statistics(samples: list[Sample | EaoSample], names: tuple[str, ...],
+                resampling: unc.Resampling) -> np.ndarray:
+    """Resampled scores ``(T, K)`` of several samples over the same ``names`` (one product when
+    they are all means or pooled ratios)."""
+    if not all(isinstance(sample, Sample) for sample in samples):
+        return np.array([sample.statistics(_mask(sample, list(names)), resampling)
+                         for sample in samples])
     masks = [_mask(sample, list(names)) for sample in samples]
     values = np.array([sample.values[m] for sample, m in zip(samples, masks, strict=True)])
     if all(sample.denominators is None for sample in samples):
@@ -140,8 +187,8 @@ class _Resamplings:
         return self.cache[sequences]
 
 
-def assess(summary: pd.DataFrame, samples: Mapping[str, Mapping[str, Sample]], rank_by: str,
-           options: CiOptions) -> Assessed:
+def assess(summary: pd.DataFrame, samples: Mapping[str, Mapping[str, Sample | EaoSample]],
+           rank_by: str, options: CiOptions) -> Assessed:
     """Add ``<score>_ci_low``/``_ci_high`` per score of ``samples`` (in its order) and ``group``
     to ``summary`` (ranked, best first), and build the pairwise table."""
     resamplings = _Resamplings(options)
@@ -180,36 +227,78 @@ def assess(summary: pd.DataFrame, samples: Mapping[str, Mapping[str, Sample]], r
         labels = unc.group_labels(trackers, unc.inseparable_groups(trackers, separable))
         summary["group"] = [labels[t] for t in trackers]
     pairs = len(trackers) * (len(trackers) - 1) // 2
+    test = TEST_NAMES[_test_of(samples.get(rank_by, {}))]
     text = EXPLANATION + (GROUP_EXPLANATION if rank_by in samples else
                           " pairwise.csv compares every pair of trackers.")
     note = (text.format(level=options.level, resamples=options.resamples, seed=options.seed,
-                        score=rank_by, pairs=pairs, alpha=round(alpha, 10))
+                        score=rank_by, pairs=pairs, alpha=round(alpha, 10), test=test[0])
             if samples else "")
     legend = (f"intervals: {options.level:.0%} bootstrap over sequences ({options.resamples:,} "
               f"resamples, seed {options.seed}); group: trackers sharing a letter are not separable "
-              f"in {rank_by} (Wilcoxon signed-rank, Holm-corrected, p >= {round(alpha, 10):g}); "
+              f"in {rank_by} ({test[1]}, Holm-corrected, p >= {round(alpha, 10):g}); "
               "every pair in pairwise.csv" if samples else "")
     if samples and rank_by not in samples:
         legend = legend.split("; group")[0]
     return Assessed(summary, pairwise, note, legend, resamplings.cache)
 
 
-def curve_bands(curves: Mapping[str, Mapping[str, np.ndarray]], assessed: Assessed,
+@dataclass
+class CurveSample:
+    """One tracker's per-sequence data behind a plotted curve: ``curves`` ``(S, P)`` whose mean is
+    the plotted curve, or, with ``denominators`` ``(S,)``, per-sequence sums whose pooled ratio
+    ``sum(curves) / sum(denominators)`` is (GOT-10k's success curve pools frames)."""
+
+    curves: np.ndarray
+    denominators: np.ndarray | None = None
+
+    def band(self, resampling: unc.Resampling, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """The pointwise interval ``(low (P,), high (P,))`` of the curve."""
+        if self.denominators is None:
+            return unc.curve_band(self.curves, resampling, level)
+        return unc.ratio_curve_band(self.curves, self.denominators, resampling, level)
+
+
+def curve_bands(curves: Mapping[str, Mapping[str, CurveSample]], assessed: Assessed,
                 options: CiOptions) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """Pointwise bands of mean curves: ``curves[curve][tracker]`` ``(S, P)`` per-sequence curves,
+    """Pointwise bands of plotted curves, ``curves[curve][tracker]`` their per-sequence data,
     resampled with the report's resampling of ``S`` sequences."""
     cache = assessed.resamplings
     bands: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
     for key, by_tracker in curves.items():
-        for tracker, per_sequence in by_tracker.items():
-            count = len(per_sequence)
+        for tracker, sample in by_tracker.items():
+            count = len(sample.curves)
             if count == 0:
                 continue
             if count not in cache:
                 cache[count] = unc.resample(count, options.resamples, options.seed)
-            bands.setdefault(key, {})[tracker] = unc.curve_band(per_sequence, cache[count],
-                                                                options.level)
+            bands.setdefault(key, {})[tracker] = sample.band(cache[count], options.level)
     return bands
+
+
+def breakdown_intervals(breakdown: pd.DataFrame, key: str,
+                        samples: Mapping[str, Mapping[str, Mapping[str, Sample | EaoSample]]],
+                        assessed: Assessed, options: CiOptions) -> pd.DataFrame:
+    """``breakdown`` (one row per tracker and ``key`` value: attribute or tag) with
+    ``<score>_ci_low``/``_ci_high`` columns appended, ``samples[value][score][tracker]`` resampled
+    over the sequences having the attribute or tag (the report's resampling per count)."""
+    out = breakdown.copy()
+    cache = assessed.resamplings
+    scores = list(dict.fromkeys(score for by_score in samples.values() for score in by_score))
+    bounds = {score: ([np.nan] * len(out), [np.nan] * len(out)) for score in scores}
+    for row, (tracker, value) in enumerate(zip(out["tracker"], out[key], strict=True)):
+        for score, by_tracker in samples.get(value, {}).items():
+            sample = by_tracker.get(tracker)
+            names = sample.sorted_valid() if sample is not None else ()
+            if not names:
+                continue
+            if len(names) not in cache:
+                cache[len(names)] = unc.resample(len(names), options.resamples, options.seed)
+            stats = sample.statistics(_mask(sample, list(names)), cache[len(names)])
+            low, high = unc.interval(stats, options.level)
+            bounds[score][0][row], bounds[score][1][row] = float(low), float(high)
+    for score in scores:
+        out[f"{score}_ci_low"], out[f"{score}_ci_high"] = bounds[score]
+    return out
 
 
 def pairwise_matrix(pairwise: pd.DataFrame, ranked: list[str], score: str
@@ -226,7 +315,7 @@ def pairwise_matrix(pairwise: pd.DataFrame, ranked: list[str], score: str
     return difference, separable
 
 
-def _pairwise(summary: pd.DataFrame, samples: Mapping[str, Mapping[str, Sample]],
+def _pairwise(summary: pd.DataFrame, samples: Mapping[str, Mapping[str, Sample | EaoSample]],
               trackers: list[str], resamplings: _Resamplings, options: CiOptions,
               stats: Mapping[tuple[str, str], tuple[tuple[str, ...], np.ndarray]]) -> pd.DataFrame:
     rows = []
@@ -249,16 +338,25 @@ def _pairwise(summary: pd.DataFrame, samples: Mapping[str, Mapping[str, Sample]]
                     stats_a, stats_b = _statistics([sa, sb], common, resampling)
                 test = unc.paired_test(stats_a, stats_b, estimates[a], estimates[b],
                                        sa.per_sequence()[ma], sb.per_sequence()[mb], options.level)
+            if sa.test != "wilcoxon" or sb.test != "wilcoxon":
+                test = replace(test, p_wilcoxon=np.nan)
             rows.append([a, b, score, test.difference, test.ci_low, test.ci_high, test.p_bootstrap,
                          test.p_wilcoxon, np.nan, False])
-        adjusted = unc.holm([row[7] for row in rows[first:]])
+        column = 7 if _test_of(by_tracker) == "wilcoxon" else 6
+        adjusted = unc.holm([row[column] for row in rows[first:]])
         for row, p in zip(rows[first:], adjusted, strict=True):
             row[8] = float(p)
             row[9] = bool(p < 1 - options.level)
     return pd.DataFrame(rows, columns=PAIRWISE_COLUMNS).astype({"separable": bool})
 
 
-def _mask(sample: Sample, common: list[str]) -> np.ndarray:
+def _test_of(by_tracker: Mapping[str, Sample | EaoSample]) -> str:
+    """The test deciding separability for one score's samples: Wilcoxon unless a sample has no
+    per-sequence values (then the paired bootstrap)."""
+    return "wilcoxon" if all(s.test == "wilcoxon" for s in by_tracker.values()) else "bootstrap"
+
+
+def _mask(sample: Sample | EaoSample, common: list[str]) -> np.ndarray:
     """Indices of ``common`` sequences in ``sample``, in ``common``'s order (the pairing)."""
     index = {name: i for i, name in enumerate(sample.sequences)}
     return np.array([index[name] for name in common], dtype=np.int64)
