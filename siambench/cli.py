@@ -181,6 +181,43 @@ def data_synth(out: Path, fmt: str, sequences: int, frames: int, seed: int, quie
     click.echo(f"wrote {sequences} sequences x {frames} frames ({fmt} layout) to {path}")
 
 
+@data.command("crop")
+@click.argument("name")
+@click.option("--root", type=click.Path(path_type=Path), default=None,
+              help="Dataset folder (default: $SIAMBENCH_DATA/<folder>, then ./datasets/<folder>).")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder to write the crops into (train with --root on it).")
+@click.option("--size", type=click.IntRange(min=127), default=511, show_default=True,
+              help="Crop side in pixels (the target's context square becomes 127 of them).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes cropping in parallel [default: the CPU count].")
+@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True,
+              help="JPEG quality of the crops.")
+@click.option("--quiet", is_flag=True, help="No progress bar; print only the summary line.")
+def data_crop(name: str, root: Path | None, out: Path, size: int, workers: int | None,
+              quality: int, quiet: bool) -> None:
+    """Pre-crop a dataset for training: every usable target into a SIZE x SIZE JPEG (pysot's
+    par_crop geometry) with its box, so training decodes small crops, not whole frames.
+
+    Resumable: rerun the same command after Ctrl-C or a kill. Exits 1 when no sequence gave a
+    crop. Example: siambench data crop got10k-train --root data/GOT-10k --out data/GOT-10k-crop511
+    (then siambench train --dataset got10k-train --root data/GOT-10k-crop511)
+    """
+    from siambench.train.precrop import CropSettings, precrop
+
+    summary = precrop(name, out, root=root, settings=CropSettings(size=size, quality=quality),
+                      workers=workers, progress=not quiet)
+    if not quiet:
+        for what, items in (("skipped", summary.skipped), ("unreadable", summary.unreadable)):
+            for item in items[:20]:
+                click.echo(f"{what}: {item}", err=True)
+            if len(items) > 20:
+                click.echo(f"{what}: ... and {len(items) - 20} more", err=True)
+    click.echo(summary.line())
+    if summary.sequences and len(summary.skipped) == summary.sequences:
+        sys.exit(1)
+
+
 @cli.command("run")
 @click.option("--tracker", required=True,
               help="Tracker name (`siambench trackers` lists them, plug-ins included).")
@@ -273,9 +310,10 @@ def run_command(tracker: str, dataset: str, root: Path | None, weights: str | No
 @click.option("--strict", is_flag=True,
               help="Make results shorter than the ground truth, or unreadable trackers, an error.")
 @click.option("--convention", default=None,
-              type=click.Choice(["otb", "pysot", "got10k", "lasot", "siambench"]),
+              type=click.Choice(["otb", "pysot", "got10k", "lasot", "siambench", "vot"]),
               help="OPE metric convention [default: the dataset protocol's]; 'siambench' counts a "
-                   "perfect overlap at threshold 1, so ground truth scores 1.0.")
+                   "perfect overlap at threshold 1, so ground truth scores 1.0. VOT long-term: "
+                   "'vot' (the VOT toolkit's thresholds, default) or 'pysot'.")
 @click.option("--eao", default=None, type=click.Choice(["vot", "pysot"]),
               help="VOT EAO definition: the VOT toolkit's (default) or pysot's, which the "
                    "pysot-era papers print.")
@@ -326,12 +364,30 @@ def report_command(compare: tuple[str, ...], dataset: str, root: Path | None,
 @click.argument("tracker_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Zip to write [default: <tracker_dir>.zip].")
+@click.option("--benchmark", type=click.Choice(["got10k", "trackingnet"]), default=None,
+              help="Server to pack for [default: the dataset in the folder's run.json, else got10k].")
 @click.option("--root", type=click.Path(path_type=Path), default=None,
-              help="GOT-10k test folder, to check that every sequence is present.")
-def pack_command(tracker_dir: Path, out: Path | None, root: Path | None) -> None:
-    """Pack a tracker's GOT-10k test results into the evaluation server's submission zip."""
+              help="Test folder (GOT-10k test, TrackingNet), to check every sequence's frame count "
+                   "[TrackingNet: default the run.json's dataset folder, when it exists].")
+def pack_command(tracker_dir: Path, out: Path | None, benchmark: str | None,
+                 root: Path | None) -> None:
+    """Pack a tracker's GOT-10k or TrackingNet test results into the server's submission zip."""
     from siambench.results import pack_got10k
+    from siambench.results.pack_trackingnet import pack_trackingnet, recorded_dataset
 
+    recorded = recorded_dataset(tracker_dir)
+    if (benchmark or str(recorded.get("name", "")).lower()).startswith("trackingnet"):
+        from siambench.datasets import load_dataset
+        from siambench.datasets.trackingnet import frame_counts, test_sequence_names
+
+        root = root or (Path(recorded["root"]) if recorded.get("root")
+                        and Path(recorded["root"]).is_dir() else None)
+        frames = frame_counts(load_dataset("trackingnet", root)) if root is not None else None
+        path = pack_trackingnet(tracker_dir, out or tracker_dir.with_suffix(".zip"),
+                                test_sequence_names(), frames)
+        click.echo(f"wrote {path}" + (f" (lines checked against the frames in {root})" if root
+                                      else " (frame counts not checked: pass --root)"))
+        return
     dataset = None
     if root is not None:
         from siambench.datasets import load_dataset
@@ -458,13 +514,15 @@ def tune_command(tracker: str, dataset: str, root: Path | None, weights: str | N
 @click.option("--tracker", type=_TrainableTracker(), required=True,
               help="Tracker whose network to train (`siambench trackers` marks them).")
 @click.option("--dataset", "datasets", multiple=True, metavar="NAME[:WEIGHT]",
-              help="Training dataset, repeatable; NAME:WEIGHT mixes several by weight "
-                   "[default: synthetic-train].")
-@click.option("--root", type=click.Path(path_type=Path), default=None,
-              help="Dataset folder (one --dataset only).")
+              help="Training dataset, repeatable; NAME:WEIGHT mixes several by weight (NAME:all: "
+                   "by its number of sequences) [default: the config's datasets; cpu: "
+                   "synthetic-train].")
+@click.option("--root", "roots", multiple=True, metavar="PATH|NAME=PATH",
+              help="Dataset folder: PATH for the only dataset, NAME=PATH per dataset of a mix "
+                   "(repeatable) [default: $SIAMBENCH_DATA/<folder>, then ./datasets/<folder>].")
 @click.option("--config", "config_name", default="cpu", show_default=True,
-              help="Named schedule (cpu: small CPU run; paper: the published schedule) or a "
-                   "YAML file.")
+              help="Named schedule (cpu: small CPU run; paper: the published schedule and data; "
+                   "pysot: pysot's siamrpn_alex_dwxcorr recipe and data) or a YAML file.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Pairs per step and process.")
@@ -481,7 +539,7 @@ def tune_command(tracker: str, dataset: str, root: Path | None, weights: str | N
               help="Override any training setting, e.g. --set pairs_per_epoch=800 "
                    "--set model.width_mult=0.25 (repeatable).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def train_command(tracker: str, datasets: tuple[str, ...], root: Path | None, config_name: str,
+def train_command(tracker: str, datasets: tuple[str, ...], roots: tuple[str, ...], config_name: str,
                   epochs: int | None, batch_size: int | None, lr: float | None, out: Path | None,
                   resume: bool, device: str, workers: int | None, settings: tuple[str, ...],
                   quiet: bool) -> None:
@@ -496,6 +554,7 @@ def train_command(tracker: str, datasets: tuple[str, ...], root: Path | None, co
     import torch
 
     from siambench.train import parse_set, train
+    from siambench.train.sources import parse_roots, parse_source
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     overrides = parse_set(settings)
@@ -503,14 +562,11 @@ def train_command(tracker: str, datasets: tuple[str, ...], root: Path | None, co
                        ("workers", workers)):
         if value is not None:
             overrides[key] = value
-    mixed: list[tuple[str, float]] = []
-    for item in datasets or ("synthetic-train",):
-        name, sep, weight = item.rpartition(":") if ":" in item else (item, "", "")
-        try:
-            mixed.append((name, float(weight)) if sep else (item, 1.0))
-        except ValueError:
-            raise click.BadParameter(f"{item!r}: expected NAME or NAME:WEIGHT",
-                                     param_hint="--dataset") from None
+    try:
+        mixed = [parse_source(item).as_tuple() for item in datasets] or None
+    except SiambenchError as exc:
+        raise click.BadParameter(str(exc), param_hint="--dataset") from None
+    root = parse_roots(roots)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     result = train(tracker, out or Path("runs") / f"train-{tracker}", datasets=mixed, root=root,

@@ -61,10 +61,10 @@ def test_summary_selects_the_columns_and_ranks_best_first_stable_for_ties():
 
 
 @pytest.mark.parametrize(("family", "option", "message"), [
-    ("vot", "convention", "--convention applies to one-pass datasets; x is scored with the vot "
-                          "protocol"),
-    ("got10k", "convention", "--convention applies to one-pass datasets; x is scored with the "
-                             "got10k protocol"),
+    ("vot", "convention", "--convention applies to one-pass datasets and VOT long-term datasets; "
+                          "x is scored with the vot protocol"),
+    ("got10k", "convention", "--convention applies to one-pass datasets and VOT long-term "
+                             "datasets; x is scored with the got10k protocol"),
     ("ope", "eao", "--eao applies to VOT datasets; x is scored with the ope protocol"),
     ("got10k", "eao", "--eao applies to VOT datasets; x is scored with the got10k protocol"),
 ])

@@ -13,6 +13,11 @@ The class level may be left out (``<root>/<name>/...``, as in test-only download
 toolkit's ``lasot.json``) and the 14 per-sequence attributes (pytracking's
 ``LaSOT_attributes.json``) are shipped in ``manifests/lasot.csv``.
 
+The LaSOT extension (Fan et al., IJCV 2021; ``lasot-ext``) adds 150 test sequences of 15 new
+classes (``atv`` ... ``wingsuit``, 10 each) in the same folder structure; its list (pytracking's
+``lasotextensionsubsetdataset.py``) is shipped in ``manifests/lasot_ext.csv``. No public
+per-sequence attribute table of the extension was found: its sequences carry no attributes.
+
 A frame is absent (``FrameFlags.absent``) where it is fully occluded or out of view; the box of
 such a frame is kept as written. A missing flag file counts as all zeros and is noted in
 ``FrameFlags.notes``.
@@ -50,7 +55,8 @@ ATTRIBUTES: dict[str, str] = {
     "LR": "Low Resolution", "ARC": "Aspect Ratio Change",
 }
 
-_SPEC_NAMES = {"test": "lasot", "train": "lasot-train"}
+_SPEC_NAMES = {"test": "lasot", "train": "lasot-train", "extension": "lasot-ext"}
+_MANIFESTS = {"test": "lasot.csv", "train": "lasot.csv", "extension": "lasot_ext.csv"}
 _FLAG_FILES = ("full_occlusion.txt", "out_of_view.txt")
 
 
@@ -69,16 +75,19 @@ class LasotEntry:
 
 
 def manifest(split: str) -> list[LasotEntry]:
-    """The sequences of the ``test`` (280) or ``train`` (1120) split, in the got10k list order."""
+    """The sequences of the ``test`` (280) or ``train`` (1120) split, in the got10k list order,
+    or of the ``extension`` (150, pytracking's order)."""
     if split not in _SPEC_NAMES:
-        raise UnknownNameError(f"unknown LaSOT split {split!r}; known: test, train")
-    text = files("siambench.datasets").joinpath("manifests/lasot.csv").read_text(encoding="utf-8")
+        raise UnknownNameError(f"unknown LaSOT split {split!r}; known: {', '.join(_SPEC_NAMES)}")
+    text = (files("siambench.datasets").joinpath(f"manifests/{_MANIFESTS[split]}")
+            .read_text(encoding="utf-8"))
     return [LasotEntry(row["name"], row["split"], tuple(row["attributes"].split()))
             for row in csv.DictReader(io.StringIO(text)) if row["split"] == split]
 
 
 def load(root: Path, variant: str) -> Dataset:
-    """Load the LaSOT ``test`` or ``train`` split from ``root`` (see the module docstring).
+    """Load the LaSOT ``test``, ``train`` or ``extension`` split from ``root`` (see the module
+    docstring).
 
     Only folder existence is checked here; the files of a sequence are parsed on first access.
     Sequences of the split that are not under ``root`` are listed in ``dataset.meta["missing"]``.

@@ -133,6 +133,76 @@ _BUILTIN: tuple[DatasetSpec, ...] = (
                 ("UAV123_10fps", "UAV123-10fps", "UAV123"),
                 "UAV123@10fps, every third frame", _UAV10_FOLDER_STRUCTURE, "uav123",
                 aliases=("uav123@10fps", "uav12310fps")),
+    *(DatasetSpec(name, "siambench.datasets.trackingnet:load", variant,
+                  ("TrackingNet", "trackingnet"), description,
+                  "<root>/TEST/anno/<seq>.txt, <root>/TEST/frames/<seq>/0.jpg, 1.jpg, ...; "
+                  "<root>/TRAIN_<k>/anno/<seq>.txt, <root>/TRAIN_<k>/frames/<seq>/0.jpg, ... "
+                  "(<root> may also be one chunk folder: TEST or TRAIN_<k>)", "trackingnet",
+                  aliases=aliases, origin=0, split="test" if variant == "test" else "train")
+      for name, variant, description, aliases in (
+          ("trackingnet", "test", "TrackingNet test split, 511 sequences (first box only: "
+           "score with `siambench pack` on the server)", ("trackingnet-test",)),
+          ("trackingnet-train", "train", "TrackingNet train chunks TRAIN_0 ... TRAIN_11 "
+           "(those present)", ()),
+          *((f"trackingnet-train-{k}", f"train-{k}", f"TrackingNet train chunk TRAIN_{k}", ())
+            for k in range(12)))),
+    *(DatasetSpec(name, "siambench.datasets.nfs:load", name, ("NFS", "NfS", "nfs"),
+                  f"Need for Speed (NfS), 100 sequences at {fps} fps", f"<root>/<seq>/{fps}/<seq>/"
+                  f"00001.jpg and <root>/<seq>/{fps}/<seq>.txt (VATIC rows: track x1 y1 x2 y2 frame "
+                  "lost occluded generated \"label\"); without the frame folder: scoring only",
+                  "ope", aliases=aliases, origin=0)
+      for name, fps, aliases in (("nfs30", 30, ("nfs", "nfs-30", "nfs30fps")),
+                                 ("nfs240", 240, ("nfs-240", "nfs240fps")))),
+    *(DatasetSpec(name, "siambench.datasets.tc128:load", name,
+                  ("TC128", "Temple-color-128", "TColor-128", "TC-128"), description,
+                  "<root>/<seq>/img/0001.jpg, <root>/<seq>/<seq>_gt.txt, <seq>_frames.txt "
+                  "(start,end), optional <seq>_att.txt (or pytracking's <root>/tpl_<seq>/...); "
+                  "without img/: scoring only", "ope", aliases=aliases)
+      for name, description, aliases in (
+          ("tc128", "Temple-Color-128, 129 sequences", ("tcolor128", "temple-color-128")),
+          ("tc128-ce", "TC128-ce: the 78 sequences TC128 added to OTB (names with _ce)",
+           ("tc128ce", "tcolor128-ce")))),
+    DatasetSpec("dtb70", "siambench.datasets.dtb70:load", "dtb70", ("DTB70", "dtb70"),
+                "DTB70, 70 drone sequences", "<root>/<seq>/img/00001.jpg and "
+                "<root>/<seq>/groundtruth_rect.txt; without img/: scoring only", "ope",
+                aliases=("dtb", "dtb-70")),
+    DatasetSpec("uavdt", "siambench.datasets.uavdt:load", "uavdt", ("UAVDT", "uavdt"),
+                "UAVDT single-object split, 50 sequences", "<root>/UAV-benchmark-S/<seq>/"
+                "img000001.jpg and <root>/UAV-benchmark-SOT_v1.0/anno/<seq>_gt.txt (+ anno/att/"
+                "<seq>_att.txt); or just UAV-benchmark-SOT_v1.0 (or its anno/) to score", "ope",
+                aliases=("uavdt-sot", "uavdt-s")),
+    DatasetSpec("lasot-ext", "siambench.datasets.lasot:load", "extension",
+                ("LaSOT_extension_subset", "LaSOTExt", "LaSOT-ext", "lasot_ext"),
+                "LaSOT extension, 150 sequences of 15 new classes", _LASOT_FOLDER_STRUCTURE,
+                "lasot", aliases=("lasot-extension", "lasotext", "lasot-extension-subset")),
+    DatasetSpec("imagenet-vid", "siambench.datasets.imagenet_vid:load", "train",
+                ("ILSVRC2015", "ILSVRC", "imagenet-vid", "VID"), "ImageNet VID train + val videos "
+                "(training), one sequence per track", "<root>/ILSVRC2015/Data/VID/{train/"
+                "ILSVRC2015_VID_train_000N,val}/<video>/000000.JPEG and the same under Annotations/VID/ "
+                "as .xml (<root> may be ILSVRC2015/ itself)", "ope", aliases=("vid", "ilsvrc2015-vid"),
+                origin=0, split="train"),
+    DatasetSpec("youtube-bb", "siambench.datasets.youtube_bb:load", "train",
+                ("youtube-bb", "YouTube-BB", "yt_bb", "youtubebb"), "YouTube-BoundingBoxes detection "
+                "train set (training), one sequence per object track", "<root>/yt_bb_detection_train.csv "
+                "and <root>/yt_bb_detection_train/<class_id>/<youtube_id>_<timestamp_ms>_<class_id>_"
+                "<object_id>.jpg", "ope", aliases=("ytbb", "youtubebb"), origin=0, split="train"),
+    DatasetSpec("coco", "siambench.datasets.coco:load", "train2017", ("COCO", "coco", "coco2017"),
+                "COCO 2017 train images (training), one 1-frame sequence per object",
+                "<root>/annotations/instances_train2017.json and <root>/train2017/<image>.jpg", "ope",
+                aliases=("coco2017",), origin=0, split="train"),
+    DatasetSpec("imagenet-det", "siambench.datasets.imagenet_det:load", "train",
+                ("ILSVRC2015", "ILSVRC", "imagenet-det", "DET"), "ImageNet DET train images "
+                "(training), one 1-frame sequence per object", "<root>/ILSVRC2015/Data/DET/train/"
+                "<subset>/.../<image>.JPEG and the same under Annotations/DET/train/ as .xml (<root> "
+                "may be ILSVRC2015/ itself)", "ope", aliases=("det",), origin=0, split="train"),
+    *(DatasetSpec(f"vot-lt{year}", "siambench.datasets.votlt:load", f"vot-lt{year}",
+                  (f"VOT{year}-LT", f"VOT-LT{year}", f"votlt{year}", f"vot{year}-lt"),
+                  f"VOT-LT{year} long-term, {count} sequences (one pass, confidences scored)",
+                  "<root>/list.txt, <root>/<seq>/groundtruth.txt (nan rows where the target is "
+                  "absent), frames in <root>/<seq>/color/00000001.jpg", f"vot-lt{year}",
+                  aliases=(f"votlt{year}", f"vot{year}-lt", f"vot-lt{year % 100}",
+                           f"votlt{year % 100}", f"vot{year % 100}-lt"), origin=0)
+      for year, count in ((2018, 35), (2019, 50))),
 )
 
 

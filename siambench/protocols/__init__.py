@@ -22,9 +22,9 @@ import yaml
 from siambench.errors import SiambenchError, UnknownNameError
 
 #: The metric families (``siambench.metrics``' modules) a protocol can be scored with.
-METRIC_FAMILIES = ("ope", "vot", "got10k")
+METRIC_FAMILIES = ("ope", "vot", "got10k", "votlt")
 #: The raw-result formats (``siambench.results.write``) a protocol's runs can be written in.
-RESULT_FORMATS = ("ope", "vot", "got10k")
+RESULT_FORMATS = ("ope", "vot", "got10k", "votlt")
 
 
 @dataclass(frozen=True)

@@ -137,13 +137,16 @@ def _end(frames: int) -> Generator[Step, "Answer | None", None]:
 
 # -- one pass -------------------------------------------------------------------------------------
 
-def one_pass_steps(sequence: Sequence, *, origin: int) -> Steps:
-    """The steps of one-pass evaluation (see :func:`run_one_pass`); returns its :class:`Run`."""
+def one_pass_steps(sequence: Sequence, *, origin: int, confidence: bool = False) -> Steps:
+    """The steps of one-pass evaluation (see :func:`run_one_pass`); returns its :class:`Run`.
+    ``confidence=True`` (a long-term protocol) also records each ``update``'s ``score`` in
+    ``Run.confidence`` (NaN on the initialisation frame)."""
     frames = len(sequence)
     gt = _groundtruth(sequence, frames, "one-pass")
     first = _checked_init_box(sequence, gt[0], 0, origin)
     boxes = np.full((frames, 4), np.nan, dtype=np.float64)
     times = np.full(frames, np.nan, dtype=np.float64)
+    scores = np.full(frames, np.nan, dtype=np.float64) if confidence else None
     region = unpad_region(gt[0])
     boxes[0] = region if region.size == 4 else _to_gt_frame(first, origin)
     answer = yield Step("init", 0, first.copy())
@@ -152,8 +155,10 @@ def one_pass_steps(sequence: Sequence, *, origin: int) -> Steps:
         answer = yield Step("update", index)
         times[index] = answer.seconds
         boxes[index] = _to_gt_frame(_tracked_box(answer.output, sequence, index), origin)
+        if scores is not None:
+            scores[index] = answer.output.score
     yield from _end(frames)
-    return Run(boxes=boxes, times=times)
+    return Run(boxes=boxes, times=times, confidence=scores)
 
 
 def run_one_pass(tracker: Tracker, sequence: Sequence, *, origin: int,
@@ -272,7 +277,8 @@ def sequence_steps(sequence: Sequence, protocol: Protocol | str, *, origin: int,
     protocol = load_protocol(protocol) if isinstance(protocol, str) else protocol
     if protocol.kind == "one-pass":
         def once() -> Steps:
-            return one_pass_steps(sequence, origin=origin)
+            return one_pass_steps(sequence, origin=origin,
+                                  confidence=bool(protocol.get("confidence", False)))
     elif protocol.kind == "supervised":
         def once() -> Steps:
             return supervised_steps(sequence, protocol, origin=origin)

@@ -34,9 +34,11 @@ from siambench.metrics.ope import (
     score_ope,
 )
 from siambench.metrics.vot import ALL_TAG, accuracy_parts, eao_parts, score_vot
+from siambench.metrics.votlt import CONVENTIONS as LONGTERM_CONVENTIONS
+from siambench.metrics.votlt import score_votlt
 from siambench.protocols import Protocol
-from siambench.report import plots
-from siambench.report.uncertainty import CurveSample, EaoSample, Sample
+from siambench.report import plots, plots_longterm
+from siambench.report.uncertainty import CurveSample, EaoSample, LongTermSample, Sample
 from siambench.results import TrackerResults
 
 
@@ -435,6 +437,53 @@ class Got10k(MetricFamily):
         return plotted
 
 
+class LongTerm(MetricFamily):
+    """VOT long-term: tracking precision, recall and F-score over confidence thresholds, under
+    the convention given with ``--convention`` (``vot``, the default, or ``pysot``)."""
+
+    def check_option(self, option: str, value: str) -> None:
+        if value not in LONGTERM_CONVENTIONS:
+            raise UnknownNameError(f"unknown long-term convention {value!r}; known: "
+                                   f"{', '.join(LONGTERM_CONVENTIONS)}")
+
+    def notes(self, protocol: Protocol) -> str:
+        return (f"VOT long-term protocol {protocol.name}, convention "
+                f"'{protocol.get('convention', 'vot')}': tracking precision and recall at "
+                f"{protocol.get('thresholds', 100)} confidence thresholds, averaged over "
+                "sequences; F-score = max of 2·Pr·Re/(Pr+Re), Pr and Re at that threshold; "
+                f"{protocol.get('overlap', 'raster')} overlap bounded by the image.")
+
+    def score(self, aligned: dict[str, TrackerResults], dataset: Dataset, protocol: Protocol,
+              attributes: bool) -> Scored:
+        results = {t: {s: list(runs) for s, runs in _runs(r).items()} for t, r in aligned.items()}
+        used = {s for by_seq in results.values() for s in by_seq}
+        sequences = [s for s in dataset if s.name in used]
+        scored = score_votlt(
+            results, {s.name: s.groundtruth for s in sequences},
+            image_sizes={s.name: s.image_size for s in sequences if _known_size(s)},
+            convention=protocol.get("convention", "vot"),
+            resolution=int(protocol.get("thresholds", 100)),
+            overlap=protocol.get("overlap", "raster"))
+        return Scored(scored.overall, scored.sequences, scored)
+
+    def samples(self, scored: Scored) -> dict[str, dict[str, LongTermSample]]:
+        # the F-score is the maximum of F over the sequence-averaged curves: each resample
+        # averages the drawn sequences' curves (on the tracker's grid) and maximises again
+        out: dict[str, dict[str, LongTermSample]] = {"f_score": {}, "precision": {}, "recall": {}}
+        for tracker in scored.detail.curves:
+            names, precision, recall = scored.detail.sequence_curves(tracker)
+            for score in out:
+                out[score][tracker] = LongTermSample(names, precision, recall, score)
+        return out
+
+    def plot(self, scored: Scored, dataset: Dataset, protocol: Protocol, target: Path) -> Plotted:
+        plotted = Plotted()
+        if scored.detail.curves:
+            heading = f"Tracking precision-recall and F-score — {dataset.name}"
+            plotted.add(plots_longterm.longterm_plot(target / "f_score_plot", scored.detail.curves,
+                                                     dataset=dataset.name), heading)
+        return plotted
+
 
 #: Every metric family, keyed by the name ``Protocol.metric_family`` gives.
 FAMILIES: Mapping[str, MetricFamily] = MappingProxyType({family.name: family for family in (
@@ -445,6 +494,8 @@ FAMILIES: Mapping[str, MetricFamily] = MappingProxyType({family.name: family for
                rank_by="eao", datasets="VOT datasets", options=("eao",)),
     Got10k("got10k", ("tracker", "sequences", "ao", "sr50", "sr75", "fps_mean", "fps_total"),
            rank_by="ao", datasets="GOT-10k datasets"),
+    LongTerm("votlt", ("tracker", "sequences", "f_score", "precision", "recall"),
+             rank_by="f_score", datasets="VOT long-term datasets", options=("convention",)),
 )})
 
 

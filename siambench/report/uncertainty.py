@@ -28,6 +28,7 @@ import pandas as pd
 from siambench.errors import SiambenchError
 from siambench.metrics import uncertainty as unc
 from siambench.metrics.vot import EaoParts, eao_of_resamples
+from siambench.metrics.votlt import f_score_of_resamples
 
 #: ``--ci`` values.
 CI_METHODS = ("none", "bootstrap")
@@ -144,6 +145,38 @@ class EaoSample:
 
     def sorted_valid(self) -> tuple[str, ...]:
         return tuple(sorted(self.parts.sequences))
+
+
+@dataclass
+class LongTermSample:
+    """One tracker's VOT long-term curves per sequence (``precision``/``recall`` ``(S, T)`` on its
+    threshold grid) for one of its scores (``f_score``, ``precision`` or ``recall``): a
+    resample averages the drawn sequences' curves and takes the F-score's maximum again. The
+    overall F-score is not a mean of per-sequence F-scores, so pairs are tested with the paired
+    bootstrap."""
+
+    names: list[str]
+    precision: np.ndarray
+    recall: np.ndarray
+    score: str = "f_score"
+    test: ClassVar[str] = "bootstrap"
+
+    @property
+    def sequences(self) -> list[str]:
+        return self.names
+
+    def valid(self) -> np.ndarray:
+        return np.ones(len(self.names), dtype=bool)
+
+    def per_sequence(self) -> np.ndarray:
+        return np.full(len(self.names), np.nan)
+
+    def statistics(self, mask: np.ndarray, resampling: unc.Resampling) -> np.ndarray:
+        f, pr, re = f_score_of_resamples(self.precision[mask], self.recall[mask], resampling.counts)
+        return {"f_score": f, "precision": pr, "recall": re}[self.score]
+
+    def sorted_valid(self) -> tuple[str, ...]:
+        return tuple(sorted(self.names))
 
 
 def _statistics(samples: list[Sample | EaoSample], names: tuple[str, ...],

@@ -27,9 +27,10 @@ from siambench.results.write import (
     write_ope,
     write_runs,
     write_vot,
+    write_votlt,
 )
 
 __all__ = ["FAILURE", "INIT", "REGION", "SKIPPED", "Run", "TrackerResults", "align",
            "detect_format", "find_trackers", "pack_got10k", "read_tracker",
            "remove_sequence_results", "split_mat_names", "write_got10k", "write_ope", "write_runs",
-           "write_vot"]
+           "write_vot", "write_votlt"]

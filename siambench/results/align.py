@@ -200,7 +200,8 @@ def _take(run: Run, rows: slice) -> Run:
     def cut(array: np.ndarray | None) -> np.ndarray | None:
         return None if array is None else array[rows].copy()
     return dataclasses.replace(run, boxes=cut(run.boxes), codes=cut(run.codes),
-                               regions=cut(run.regions), times=cut(run.times))
+                               regions=cut(run.regions), times=cut(run.times),
+                               confidence=cut(run.confidence))
 
 
 def _prepend(run: Run, count: int) -> Run:
@@ -213,7 +214,8 @@ def _prepend(run: Run, count: int) -> Run:
     if codes is not None and count:
         codes[0] = FAILURE
     return dataclasses.replace(run, boxes=grow(run.boxes, np.nan), codes=codes,
-                               regions=grow(run.regions, np.nan), times=grow(run.times, np.nan))
+                               regions=grow(run.regions, np.nan), times=grow(run.times, np.nan),
+                               confidence=grow(run.confidence, np.nan))
 
 
 def _pad(run: Run, length: int) -> Run:
@@ -228,7 +230,8 @@ def _pad(run: Run, length: int) -> Run:
     if codes is not None:
         codes[length - count] = FAILURE
     return dataclasses.replace(run, boxes=grow(run.boxes, np.nan), codes=codes,
-                               regions=grow(run.regions, np.nan), times=grow(run.times, np.nan))
+                               regions=grow(run.regions, np.nan), times=grow(run.times, np.nan),
+                               confidence=grow(run.confidence, np.nan))
 
 
 def _first_row_is_corners(run: Run, sequence: Any) -> bool:

@@ -11,7 +11,12 @@ Formats (``TrackerResults.format``), detected from the files in this order:
 * ``"otb-json"`` -- the Python OTB toolkit's ``<Seq>.json`` files;
 * ``"ope-txt"`` -- one ``<seq>.txt`` per sequence (pysot, got10k OTB, pytracking), times in
   ``<seq>_time.txt`` beside it or in ``times/<seq>_time.txt``;
-* ``"got10k"`` -- ``<tracker>/<seq>/<seq>_NNN.txt`` + ``<seq>/<seq>_time.txt``.
+* ``"got10k"`` -- ``<tracker>/<seq>/<seq>_NNN.txt`` + ``<seq>/<seq>_time.txt``;
+* ``"votlt"`` -- the VOT long-term layout ``<tracker>/longterm/<seq>/<seq>_NNN.txt`` with
+  ``<seq>_NNN_confidence.value`` (VOT toolkits, pysot; see :mod:`siambench.results.longterm`),
+  times as for ``"vot"``. Detected before ``"vot"``. A sequence without a confidence file gets
+  confidence 1 on every frame after the first (a tracker that reports none), with a warning; a
+  confidence file whose length differs from the boxes' makes the sequence unreadable.
 
 A tracker inside a container is addressed by a path below the container: a folder inside a zip
 (``VOT2018.zip/VOT2018/LightTrack``) or a tracker of a shared ``.mat`` folder
@@ -40,6 +45,8 @@ import numpy as np
 
 from siambench.errors import DataFormatError, SiambenchError
 from siambench.names import canonical_key
+from siambench.results.longterm import FOLDER as LONGTERM_FOLDER
+from siambench.results.longterm import parse_confidence, parse_longterm_run
 from siambench.results.parse import (
     is_otb_json,
     parse_boxes,
@@ -81,6 +88,8 @@ def _got_runs(tree: FileTree) -> dict[str, dict[int, str]]:
 def detect_format(tree: FileTree) -> str | None:
     """The result format of the tree's top folder, or None when it holds no results."""
     top_files, top_dirs = tree.children()
+    if LONGTERM_FOLDER in top_dirs and _got_runs(tree.subtree(LONGTERM_FOLDER)):
+        return "votlt"
     if "baseline" in top_dirs and _got_runs(tree.subtree("baseline")):
         return "vot"
     if any(f.lower().endswith(".mat") for f in top_files):
@@ -203,6 +212,8 @@ def read_tracker(path: Path, name: str | None = None, *, strict: bool = False) -
             _read_ope(reader)
         elif result_format == "got10k":
             _read_runs(reader)
+        elif result_format == "votlt":
+            _read_runs(reader.below(LONGTERM_FOLDER), longterm=True)
         else:
             _read_runs(reader.below("baseline"), vot=True)
     _warn_negative_sizes(results)
@@ -308,12 +319,12 @@ def _read_ope(reader: _Reader) -> None:
         reader.store(seq, [Run(boxes=boxes, times=times)], rel)
 
 
-def _read_runs(reader: _Reader, *, vot: bool = False) -> None:
+def _read_runs(reader: _Reader, *, vot: bool = False, longterm: bool = False) -> None:
     tree = reader.tree
     present = set(tree.files)
     for seq, reps in sorted(_got_runs(tree).items()):
         try:
-            runs = [_read_run(reader, seq, rep, column, reps[rep], present, vot)
+            runs = [_read_run(reader, seq, rep, column, reps[rep], present, vot, longterm)
                     for column, rep in enumerate(sorted(reps))]
         except DataFormatError as error:
             reader.unreadable(seq, error)  # one repetition unreadable: the whole sequence
@@ -322,11 +333,18 @@ def _read_runs(reader: _Reader, *, vot: bool = False) -> None:
 
 
 def _read_run(reader: _Reader, seq: str, rep: int, column: int, rel: str, present: set[str],
-              vot: bool) -> Run:
-    """One repetition ``rel`` of a VOT or GOT-10k sequence, with its times when known."""
+              vot: bool, longterm: bool = False) -> Run:
+    """One repetition ``rel`` of a VOT, VOT long-term or GOT-10k sequence, with its times (and
+    confidences) when known."""
     tree = reader.tree
     data = tree.read_bytes(rel)
-    if vot:
+    confidence = None
+    if longterm:
+        boxes = parse_longterm_run(data, tree.where(rel))
+        count = len(boxes)
+        confidence = _confidence(reader, f"{seq}/{seq}_{rep:03d}_confidence.value", count,
+                                 present)
+    elif vot:
         codes, regions = parse_vot_run(data, tree.where(rel))
         count = len(codes)
     else:
@@ -339,8 +357,29 @@ def _read_run(reader: _Reader, seq: str, rep: int, column: int, rel: str, presen
         times = _time_column(reader, own_file, 0, count)
     elif f"{seq}/{seq}_time.txt" in present:
         times = _time_column(reader, f"{seq}/{seq}_time.txt", column, count)
+    if longterm:
+        return Run(boxes=boxes, times=times, confidence=confidence)
     return (Run(codes=codes, regions=regions, times=times) if vot
             else Run(boxes=boxes, times=times))
+
+
+def _confidence(reader: _Reader, rel: str, count: int, present: set[str]) -> np.ndarray:
+    """A long-term run's confidences; 1 after the first frame (with a warning) when the file is
+    absent; a file that cannot be read, or of another length, raises :class:`DataFormatError`
+    (the sequence is then unreadable)."""
+    tree = reader.tree
+    if rel not in present:
+        reader.results.warnings.append(f"{tree.where(rel)}: no confidence file; every frame "
+                                       "counts as confidence 1")
+        values = np.ones(count, dtype=np.float64)
+        if count:
+            values[0] = np.nan
+        return values
+    values = parse_confidence(tree.read_bytes(rel), tree.where(rel))
+    if len(values) != count:
+        raise DataFormatError(tree.where(rel), f"{len(values)} confidences for {count} result "
+                              "rows", hint="expected one line per frame, the first one empty")
+    return values
 
 
 def _time_column(reader: _Reader, rel: str, column: int, count: int) -> np.ndarray | None:

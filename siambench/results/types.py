@@ -9,6 +9,11 @@ A VOT supervised run is one line per frame: a status code (``INIT`` = 1, ``FAILU
 ``codes`` (int8 per frame, ``REGION`` = -1 where the line is a region) and ``regions`` (float64
 ``(N, 8)``: a polygon row holds 8 numbers; a rectangle row holds ``x, y, w, h`` followed by four
 NaN; rows that are not regions are all NaN).
+
+A VOT long-term run (``votlt`` format) is a one-pass run with ``boxes`` and ``confidence``, the
+tracker's score per frame (NaN where it gave none: the initialisation frame, and frames whose
+confidence line is empty). Its row 0 is the initialisation frame: written as the status line
+``1``, read back as a NaN box; a frame without a prediction is a NaN box.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ class Run:
     ``start_frame``: the 1-based image index of the first row when the file states it (the OTB
     toolkit's ``startFrame`` in ``.mat``/JSON results), else None; ``anno_begin``: the OTB
     toolkit's ``annoBegin`` (image index of the annotation file's first row), else None.
+    ``confidence``: ``(N,)`` per-frame confidence of a long-term run (see the module
+    docstring), else None.
     """
 
     boxes: np.ndarray | None = None
@@ -37,6 +44,7 @@ class Run:
     times: np.ndarray | None = None
     start_frame: int | None = None
     anno_begin: int | None = None
+    confidence: np.ndarray | None = None
 
     def __len__(self) -> int:
         if self.boxes is not None:

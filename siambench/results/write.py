@@ -10,10 +10,14 @@ interrupted run never leaves a half-written file. Times are seconds per frame.
 * VOT: ``<folder>/baseline/<seq>/<seq>_NNN.txt`` with status lines ``1``/``2``/``0`` and
   ``<seq>_NNN_time.value`` (the VOT python toolkit's per-repetition time file);
 * GOT-10k: ``<folder>/<seq>/<seq>_NNN.txt`` and ``<seq>_time.txt`` with one column per
-  repetition.
+  repetition;
+* VOT long-term: ``<folder>/longterm/<seq>/<seq>_NNN.txt`` (``1``, then boxes),
+  ``<seq>_NNN_confidence.value`` and ``<seq>_NNN_time.value`` (see
+  :mod:`siambench.results.longterm`).
 
 :func:`write_runs` and :func:`remove_sequence_results` do this for a result format named by the
-protocol (:attr:`siambench.protocols.Protocol.result_format`: ``ope``, ``vot`` or ``got10k``).
+protocol (:attr:`siambench.protocols.Protocol.result_format`: ``ope``, ``vot``, ``got10k`` or
+``votlt``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ import numpy as np
 
 from siambench.errors import SiambenchError
 from siambench.fileio import atomic_write_text
+from siambench.results.longterm import FOLDER as LONGTERM_FOLDER
+from siambench.results.longterm import longterm_files
 from siambench.results.types import REGION, Run
 
 _CODE_TEXT = {1: "1", 2: "2", 0: "0"}
@@ -139,9 +145,18 @@ def write_got10k(folder: Path, seq_name: str, runs: Sequence[Run]) -> Path:
     return folder / seq_name
 
 
+def write_votlt(folder: Path, seq_name: str, runs: Sequence[Run]) -> list[Path]:
+    """Write ``<folder>/longterm/<seq>/<seq>_NNN.txt`` (+ ``_confidence.value``,
+    ``_time.value``) for each run; returns the files written."""
+    folder = Path(folder)
+    return [atomic_write_text(folder / rel, text)
+            for rel, text in longterm_files(seq_name, runs).items()]
+
+
 def _check_format(result_format: str) -> None:
-    if result_format not in ("ope", "vot", "got10k"):
-        raise SiambenchError(f"unknown result format {result_format!r}; expected 'ope', 'vot' or 'got10k'")
+    if result_format not in ("ope", "vot", "got10k", "votlt"):
+        raise SiambenchError(f"unknown result format {result_format!r}; expected 'ope', 'vot', "
+                             "'got10k' or 'votlt'")
 
 
 def remove_sequence_results(folder: Path, result_format: str, sequence: str) -> list[Path]:
@@ -154,6 +169,8 @@ def remove_sequence_results(folder: Path, result_format: str, sequence: str) -> 
         candidates = [folder / f"{sequence}.txt", folder / f"{sequence}_time.txt"]
     elif result_format == "vot":
         candidates = list((folder / "baseline" / sequence).glob(f"{name}_*"))
+    elif result_format == "votlt":
+        candidates = list((folder / LONGTERM_FOLDER / sequence).glob(f"{name}_*"))
     else:
         candidates = list((folder / sequence).glob(f"{name}_*"))
     removed = []
@@ -185,5 +202,7 @@ def write_runs(folder: Path, result_format: str, sequence: str, runs: Sequence[R
             if run.times is not None:
                 paths.append(path.with_name(f"{path.stem}_time.value"))
         return paths
+    if result_format == "votlt":
+        return write_votlt(folder, sequence, runs)
     seq_dir = write_got10k(folder, sequence, runs)
     return sorted(p for p in seq_dir.glob(f"{glob.escape(sequence)}_*") if p.is_file())

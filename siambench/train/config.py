@@ -5,6 +5,17 @@ defaults below are the pipeline's own numbers (pysot for SiamRPN, siamfc-pytorch
 spec §2.5–2.6 and §4.3); a named config (``siambench/train/configs/<name>.yaml``, or a path to
 a YAML file) overrides them per tracker; ``--set key=value`` (YAML-parsed value, ``model.x``
 for a model keyword) overrides the result.
+
+Bundled configs: ``cpu`` (the bundled models, synthetic data, a laptop CPU), ``paper`` (the
+published schedules; SiamRPN on the paper's ImageNet VID + YouTube-BB, SiamFC on ImageNet VID)
+and ``pysot`` (SiamRPN only: pysot's ``siamrpn_alex_dwxcorr_16gpu`` recipe, its depthwise head
+and its VID + YouTube-BB + COCO + ImageNet DET mix).
+
+``datasets`` is the training mix used when ``--dataset`` is not given (``--dataset`` replaces
+it): a list of ``NAME``, ``NAME:WEIGHT``, ``NAME:all`` or ``{name: NAME, weight: W|all,
+frame_range: R}`` entries (:mod:`siambench.train.sources`: ``all`` weighs a dataset by its number
+of sequences, pysot's ``NUM_USE: -1``; ``frame_range`` is that dataset's own, pysot's per-dataset
+``FRAME_RANGE``, else the run's ``frame_range``).
 """
 
 from __future__ import annotations
@@ -41,7 +52,8 @@ _COMMON: dict[str, Any] = {
     "frozen_layers": [],        # backbone layers never trained (their BN kept in eval mode)
     "backbone_train_epoch": 0,  # the whole backbone is frozen before this epoch (pysot 10)
     "backbone_lr_mult": 1.0,    # backbone lr = lr × this (pysot LAYERS_LR 0.1)
-    "frame_range": 100,         # max |search − template| in frames
+    "datasets": ["synthetic-train"],  # the mix when --dataset is not given (see the docstring)
+    "frame_range": 100,         # max |search − template| in frames (a dataset may have its own)
     "context_amount": 0.5,
     "template_size": 127,
     "template_shift": 4.0,      # crop pixels, uniform ±
@@ -228,5 +240,8 @@ def _check(recipe: str, cfg: Mapping[str, Any]) -> None:
     if (cfg["search_size"] - cfg["template_size"]) % 8:
         raise SiambenchError(f"search_size − template_size must be a multiple of 8, got "
                              f"{cfg['search_size']} − {cfg['template_size']}")
+    from siambench.train.sources import config_sources
+
+    config_sources(cfg)
     if not isinstance(cfg["frozen_layers"], list):
         raise SiambenchError("frozen_layers must be a list of backbone layer names")

@@ -214,30 +214,31 @@ def _write_csv_line(path: Path, columns: Sequence[str], row: Mapping[str, Any]) 
         writer.writerow({k: row.get(k, "") for k in columns})
 
 
-def load_train_datasets(names: Sequence[tuple[Any, ...]], root: Path | str | None, *,
-                        progress: bool = True) -> list[tuple[Any, float, int]]:
-    """``(dataset, weight, origin)`` for each ``(name, weight)`` (a registry name, loaded from
-    ``root`` — one name only — or the usual data roots) or ``(Dataset, weight, origin)``.
-    ``progress``: show the generation of a synthetic split made on first use."""
-    from siambench.datasets import load_dataset
-    from siambench.datasets.registry import get_spec
+def load_train_datasets(names: Sequence[tuple[Any, ...]], root: Path | str | Mapping[str, Path] | None,
+                        *, progress: bool = True) -> list[tuple[Any, float, int, int | None]]:
+    """``(dataset, weight, origin, frame_range)`` for each ``(name, weight[, frame_range])`` (a
+    registry name, loaded from ``root`` — a folder when there is one name, else ``{name: folder}``
+    — or the usual data roots; weight None: the number of its sequences) or ``(Dataset, weight,
+    origin[, frame_range])`` (:mod:`siambench.train.sources`). ``progress``: show the generation
+    of a synthetic split made on first use."""
+    from siambench.train.precrop import load_source  # a crop folder, else sources.load_source
+    from siambench.train.sources import check_roots
 
-    if root is not None and len(names) > 1:
-        raise SiambenchError("--root names one dataset folder; with several --dataset options "
-                             "set SIAMBENCH_DATA (or place them under ./datasets/) instead")
+    check_roots([item[0] for item in names], root)
     loaded = []
     for item in names:
         if isinstance(item[0], str):
-            loaded.append((load_dataset(item[0], root, progress=progress), float(item[1]),
-                           int(get_spec(item[0]).origin)))
+            loaded.append(load_source(item[0], item[1], item[2] if len(item) > 2 else None, root,
+                                      progress=progress))
         else:
-            loaded.append((item[0], float(item[1]), int(item[2]) if len(item) > 2 else 0))
+            loaded.append((item[0], float(len(item[0]) if item[1] is None else item[1]),
+                           int(item[2]) if len(item) > 2 else 0, item[3] if len(item) > 3 else None))
     return loaded
 
 
 def _describe(datasets: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
     return [{"name": item[0] if isinstance(item[0], str) else getattr(item[0], "name", "?"),
-             "weight": float(item[1])} for item in datasets]
+             "weight": "all" if item[1] is None else float(item[1])} for item in datasets]
 
 
 def validate(model: nn.Module, tracker: str, sequences: Sequence[Any], origin: int,
@@ -332,20 +333,25 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, sample: Mappi
     return values
 
 
-def train(tracker: str, out: Path | str, *, datasets: Sequence[tuple[Any, ...]] = (("synthetic-train", 1.0),),
-          root: Path | str | None = None, config: str | Path | None = "cpu",
+def train(tracker: str, out: Path | str, *, datasets: Sequence[tuple[Any, ...]] | None = None,
+          root: Path | str | Mapping[str, Path] | None = None, config: str | Path | None = "cpu",
           overrides: Mapping[str, Any] | None = None, resume: bool = False, device: str = "cpu",
           command: str | None = None, progress: bool = True) -> TrainResult:
     """Train ``tracker`` (``siamrpn`` | ``siamfc``) into ``out``; see the module docstring.
 
-    ``datasets``: ``(registry name, weight)`` pairs (loaded from ``root`` or the data roots) or
-    ``(Dataset, weight, origin)`` triples (``origin``: 1 for 1-based ground truth, else 0).
+    ``datasets``: ``(registry name, weight[, frame_range])`` (loaded from ``root`` — a folder, or
+    ``{name: folder}`` for several — or the data roots) or ``(Dataset, weight, origin)`` triples
+    (``origin``: 1 for 1-based ground truth, else 0); None: the config's ``datasets`` list.
     ``overrides``: config settings (``--set``, ``--epochs`` …). ``resume``: continue the run
     in ``out`` (its settings must match, except :data:`RESUME_FREE`). Under ``torchrun`` each
     process trains its shard of every epoch's pairs with ``batch_size`` pairs per step.
     """
     out = Path(out)
     cfg = resolve_config(tracker, config, overrides)
+    if datasets is None:
+        from siambench.train.sources import config_sources
+
+        datasets = [source.as_tuple() for source in config_sources(cfg)]
     info, dev = init_distributed(device)
     try:
         return _train(tracker, out, cfg, datasets, root, resume, info, dev,
@@ -615,7 +621,8 @@ class _Trainer:
         metadata = {
             "command": self.command, "tracker": self.tracker,
             "datasets": _describe(datasets),
-            "root": None if root is None else str(root),
+            "root": None if root is None else ({k: str(v) for k, v in root.items()}
+                                               if isinstance(root, Mapping) else str(root)),
             "config": cfg, "epochs": epochs, "steps": global_step,
             "pairs_per_epoch": int(cfg["pairs_per_epoch"]), "processes": info.world,
             "wall_time_s": round(wall, 1), "device": str(self.dev),

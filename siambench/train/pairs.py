@@ -12,8 +12,12 @@ no usable frame is skipped and reported (logged and listed in ``PairIndex.skippe
 
 Pairs (pysot ``SubDataset.get_positive_pair``): a dataset by weight, a track uniformly, the
 template frame uniformly among usable frames, the search frame uniformly among usable frames
-at most ``frame_range`` frames from it (frame-index distance). Negative pairs take the search
-frame from another track. The table of epoch ``e`` depends only on ``(seed, e)``.
+at most ``frame_range`` frames from it (frame-index distance; a dataset may have its own,
+``PairIndex.frame_ranges``, as pysot's per-dataset ``FRAME_RANGE``). Negative pairs take the
+search frame from another track. The table of epoch ``e`` depends only on ``(seed, e)``: a
+dataset's own frame range changes which frames are drawn, never the sequence of draws. A
+still image (a 1-frame track: COCO, ImageNet DET) pairs with itself; its two crops differ by
+their independent augmentation.
 """
 
 from __future__ import annotations
@@ -49,12 +53,14 @@ class Track:
 
 @dataclass
 class PairIndex:
-    """Usable tracks of one or several datasets, with mixing weights per dataset."""
+    """Usable tracks of one or several datasets, with mixing weights per dataset and each
+    dataset's own frame range (None: the one :meth:`sample_pairs` is given)."""
 
     tracks: list[Track]
     weights: np.ndarray
     groups: list[str]
     skipped: list[str] = field(default_factory=list)
+    frame_ranges: list[int | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._by_group = [np.flatnonzero([t.group == g for t in self.tracks])
@@ -87,6 +93,8 @@ class PairIndex:
         candidates = self._by_group[group]
         index = int(candidates[rng.integers(len(candidates))])
         track = self.tracks[index]
+        if group < len(self.frame_ranges) and self.frame_ranges[group] is not None:
+            frame_range = int(self.frame_ranges[group])
         template = int(track.usable[rng.integers(len(track.usable))])
         negative = len(self.tracks) > 1 and neg_prob > 0 and rng.random() < neg_prob
         if negative:
@@ -133,18 +141,27 @@ def _rect_boxes(groundtruth: np.ndarray) -> np.ndarray:
 
 def build_index(datasets: SequenceABC[tuple[Dataset, float, int]], *,
                 exclude: SequenceABC[str] = ()) -> PairIndex:
-    """Usable tracks of ``(dataset, weight, origin)`` triples; sequences named in ``exclude``
-    (held out for validation) are left out. Raises one error when nothing is usable."""
+    """Usable tracks of ``(dataset, weight, origin)`` triples (or ``(dataset, weight, origin,
+    frame_range)``: the dataset's own frame range, None for the run's); sequences named in
+    ``exclude`` (held out for validation) are left out. Raises one error when nothing is usable."""
     tracks: list[Track] = []
     skipped: list[str] = []
     names: list[str] = []
     weights: list[float] = []
+    frame_ranges: list[int | None] = []
     excluded = set(exclude)
-    for group, (dataset, weight, origin) in enumerate(datasets):
+    for group, item in enumerate(datasets):
+        dataset, weight, origin = item[:3]
+        own_range = item[3] if len(item) > 3 else None
         if not weight > 0:
             raise SiambenchError(f"dataset weight must be positive, got {weight!r} for {dataset.name}")
+        if own_range is not None and (isinstance(own_range, bool) or not int(own_range) == own_range
+                                      or own_range < 1):
+            raise SiambenchError(f"frame_range of {dataset.name} must be a positive integer, "
+                                 f"got {own_range!r}")
         names.append(dataset.name)
         weights.append(float(weight))
+        frame_ranges.append(None if own_range is None else int(own_range))
         before = len(tracks)
         for sequence in dataset:
             if sequence.name in excluded:
@@ -176,4 +193,4 @@ def build_index(datasets: SequenceABC[tuple[Dataset, float, int]], *,
     if not tracks:
         raise SiambenchError("no usable training pairs: no dataset given")
     total = np.asarray(weights)
-    return PairIndex(tracks, total / total.sum(), names, skipped)
+    return PairIndex(tracks, total / total.sum(), names, skipped, frame_ranges)
