@@ -10,6 +10,7 @@ results (full precision, commas), whatever the source's delimiters were.
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -38,17 +39,8 @@ def pack_got10k(tracker_dir: Path, out_zip: Path, dataset: Any = None) -> Path:
     problems: list[str] = []
     names = {name: name for name in results.sequences}
     if dataset is not None:
-        keys = {canonical_key(name): name for name in results.sequences}
-        wanted = {canonical_key(name): name for name in dataset.names}
-        absent = [name for key, name in wanted.items() if key not in keys]
-        extra = [name for key, name in keys.items() if key not in wanted]
-        if absent:
-            problems.append(f"no results for {len(absent)} of {len(wanted)} sequences: "
-                            f"{_listing(absent)}")
-        if extra:
-            problems.append(f"results for {len(extra)} sequences not in "
-                            f"{getattr(dataset, 'name', 'the dataset')}: {_listing(extra)}")
-        names = {keys[key]: wanted[key] for key in wanted if key in keys}
+        names, problems = match_sequences(results.sequences, dataset.names,
+                                          getattr(dataset, "name", "the dataset"))
     files: dict[str, str] = {}
     for source_name, seq_name in names.items():
         runs = results.sequences[source_name]
@@ -65,6 +57,25 @@ def pack_got10k(tracker_dir: Path, out_zip: Path, dataset: Any = None) -> Path:
         raise SiambenchError(f"cannot pack {results.source} for the GOT-10k server: "
                              + "; ".join(problems))
     return _write_zip(Path(out_zip), files)
+
+
+def match_sequences(found: Iterable[str], wanted: Iterable[str], benchmark: str
+                    ) -> tuple[dict[str, str], list[str]]:
+    """Match result sequence names to a benchmark's (case- and punctuation-insensitively):
+    ``{result name: benchmark name}`` for each match, in the benchmark's order, and the
+    problems (benchmark sequences without results, results of sequences not in ``benchmark``)."""
+    keys = {canonical_key(name): name for name in found}
+    expected = {canonical_key(name): name for name in wanted}
+    absent = [name for key, name in expected.items() if key not in keys]
+    extra = [name for key, name in keys.items() if key not in expected]
+    problems = []
+    if absent:
+        problems.append(f"no results for {len(absent)} of {len(expected)} sequences: "
+                        f"{_listing(absent)}")
+    if extra:
+        problems.append(f"results for {len(extra)} sequences not in {benchmark}: "
+                        f"{_listing(extra)}")
+    return {keys[key]: expected[key] for key in expected if key in keys}, problems
 
 
 def _listing(items: list[str]) -> str:

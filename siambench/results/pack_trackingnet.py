@@ -19,8 +19,7 @@ from typing import Any
 import numpy as np
 
 from siambench.errors import SiambenchError
-from siambench.names import canonical_key
-from siambench.results.pack import _listing, _write_zip
+from siambench.results.pack import _write_zip, match_sequences
 from siambench.results.read import read_tracker
 from siambench.results.write import format_rows
 
@@ -44,22 +43,10 @@ def pack_trackingnet(tracker_dir: Path, out_zip: Path, names: Sequence[str],
     if results.format == "vot":
         raise SiambenchError(f"{results.source}: VOT results cannot be packed for TrackingNet "
                              "(expected one <seq>.txt of x,y,w,h lines per sequence)")
-    problems: list[str] = []
-    keys = {canonical_key(name): name for name in results.sequences}
-    wanted = {canonical_key(name): name for name in names}
-    absent = [name for key, name in wanted.items() if key not in keys]
-    extra = [name for key, name in keys.items() if key not in wanted]
-    if absent:
-        problems.append(f"no results for {len(absent)} of {len(wanted)} sequences: "
-                        f"{_listing(absent)}")
-    if extra:
-        problems.append(f"results for {len(extra)} sequences not in the TrackingNet test set: "
-                        f"{_listing(extra)}")
+    matched, problems = match_sequences(results.sequences, names, "the TrackingNet test set")
     files: dict[str, str] = {}
-    for key, seq_name in wanted.items():
-        if key not in keys:
-            continue
-        runs = results.sequences[keys[key]]
+    for source_name, seq_name in matched.items():
+        runs = results.sequences[source_name]
         found = _problems(seq_name, runs, (frames or {}).get(seq_name))
         problems += found
         if not found:
