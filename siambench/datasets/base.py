@@ -1,4 +1,6 @@
-"""The core dataset types: a lazy :class:`Sequence` and an ordered, name-indexable :class:`Dataset`.
+"""The core dataset types: a lazy :class:`Sequence` and an ordered, name-indexable :class:`Dataset`,
+and the pieces every loader's scan of its root shares (:func:`require_folder`, :func:`scan_sequences`,
+:func:`listed_folders`, :func:`manifest_rows`, ...), so that their messages are written once.
 
 Conventions (see ``siambench.boxes`` for the box conventions):
 
@@ -14,16 +16,19 @@ sequence is used, which lets ``siambench data check`` report every sequence's pr
 
 from __future__ import annotations
 
+import csv
+import io
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from siambench.datasets.images import read_frame
-from siambench.errors import DataFormatError, SiambenchError, UnknownNameError
+from siambench.errors import DataFormatError, DatasetNotFoundError, SiambenchError, UnknownNameError
 from siambench.fileio import path_kind
 from siambench.names import canonical_key, separated_key
 
@@ -49,6 +54,26 @@ def entry_kinds(folder: Path) -> dict[str, str]:
     return kinds
 
 
+def listed_folders(folder: Path, names: list[str], list_file: Path,
+                   structure: str) -> tuple[dict[str, str], list[str], list[str]]:
+    """The scan of a sequence list (``list_file`` of GOT-10k or the VOT toolkit, its ``names``
+    in order) against ``folder``: its :func:`entry_kinds`, the names that are folders there
+    (found) and the names with nothing of that name (missing), in list order.
+
+    Raises :class:`DatasetNotFoundError` when none is a folder (``"<list_file>: none of the N
+    sequences it lists has a folder in <folder> (first: 'x', which is a file). Expected folder
+    structure: <structure>"``)."""
+    kinds = entry_kinds(folder)
+    found = [name for name in names if kinds.get(name) == "a folder"]
+    missing = [name for name in names if name not in kinds]
+    if not found:
+        raise DatasetNotFoundError(
+            f"{list_file}: none of the {len(names)} sequences it lists has a folder in {folder} "
+            f"(first: {names[0]!r}" + (f", which is {kinds[names[0]]}" if names[0] in kinds else "")
+            + f"). Expected folder structure: {structure}")
+    return kinds, found, missing
+
+
 def not_a_folder(path: Path) -> str:
     """``"<path> is not a folder (it is a file)"``, ``"... (nothing is there)"``, ...: the message
     of a path that should be a folder and is not, saying what it is."""
@@ -64,6 +89,112 @@ def unusable_sequence(name: str, error: SiambenchError, *, dataset: str = "",
     def fail() -> Any:
         raise error
     return Sequence(name, groundtruth=fail, dataset=dataset, source=source, length=0)
+
+
+def require_folder(root: Path, structure: str | None = None) -> Path:
+    """``root`` as a :class:`Path`, when it is a folder (a dataset root, a split folder).
+
+    Otherwise raises :class:`DatasetNotFoundError` with :func:`not_a_folder`'s message, followed
+    by ``". Expected folder structure: <structure>"`` when ``structure`` is given."""
+    root = Path(root)
+    if not root.is_dir():
+        message = not_a_folder(root)
+        raise DatasetNotFoundError(message if structure is None
+                                   else f"{message}. Expected folder structure: {structure}")
+    return root
+
+
+def require_file(path: Path, what: str, structure: str) -> None:
+    """Raise :class:`DatasetNotFoundError` unless ``path`` (a file a whole dataset needs, e.g. its
+    annotation table) is a file: ``"<path>: not found. Expected folder structure: ..."`` or
+    ``"<path>: is a folder, expected <what>. Expected folder structure: ..."``."""
+    if not path.is_file():
+        kind = path_kind(path)
+        raise DatasetNotFoundError(f"{path}: " + ("not found" if kind == "missing"
+                                                  else f"is {kind}, expected {what}")
+                                   + f". Expected folder structure: {structure}")
+
+
+def wrong_kind(path: Path, expected: str, *, kind: str | None = None,
+               hint: str | None = None) -> DataFormatError:
+    """The error of a path that is there but is not what a loader expects, e.g.
+    ``"<path>: is a file, expected the sequence folder"`` or ``"<path>: is a broken symbolic
+    link (to x), expected the annotation file"``. ``kind`` is :func:`path_kind`'s answer when
+    already known (from :func:`entry_kinds`); ``hint`` is appended in parentheses."""
+    return DataFormatError(path, f"is {kind or path_kind(path)}, expected {expected}", hint=hint)
+
+
+def find_folder(places: tuple[Path, ...] | list[Path]) -> Path | None:
+    """The first of ``places`` (where a sequence's folder may be, in order of preference) that
+    is a folder; else the first where something else is (a file, a broken link, a link loop:
+    :func:`scan_sequences` reports it as unusable rather than missing); else None."""
+    for folder in places:
+        if folder.is_dir():
+            return folder
+    return next((folder for folder in places if path_kind(folder) != "missing"), None)
+
+
+class _Named(Protocol):
+    """A row of a loader's sequence table (``LasotEntry``, ``Dtb70Entry``, ...)."""
+
+    @property
+    def name(self) -> str: ...
+
+
+_Entry = TypeVar("_Entry", bound=_Named)
+
+
+def scan_sequences(entries: Iterable[_Entry], place: Callable[[_Entry], Path | None],
+                   build: Callable[[_Entry, Path], Sequence], *, dataset: str, none_found: str,
+                   file: bool = False,
+                   annotation: Callable[[_Entry], str] | None = None) -> tuple[list[Sequence], list[str]]:
+    """A loader's scan of the sequences its table lists: ``(sequences, missing names)``, in table
+    order. ``place(entry)`` is where the sequence's folder is expected (``file``: its annotation
+    file, as UAV123's and UAVDT's), or None when it is nowhere; for each entry:
+
+    * nothing at the place: the name is missing (the loader lists it in ``dataset.meta``);
+    * something else there: an :func:`unusable_sequence` with ``source`` the place (it raises
+      when used, so ``siambench data check`` lists it), saying :func:`wrong_kind`'s ``"<place>:
+      is a file, expected the sequence folder"`` (``"... expected the annotation file"``);
+    * ``annotation(entry)`` given (a path inside ``<root>/<name>/``) and that file absent or not
+      a file: the same, saying ``"<file>: annotation file not found (expected
+      <root>/<name>/<path>)"`` or ``"<file>: is a folder, expected the annotation file (...)"``;
+    * else ``build(entry, place)``.
+
+    Raises :class:`DatasetNotFoundError` with the message ``none_found`` when no entry is there
+    (the table names none of what is under the root)."""
+    wanted, expected = ("a file", "the annotation file") if file else ("a folder", "the sequence folder")
+    sequences: list[Sequence] = []
+    missing: list[str] = []
+    for entry in entries:
+        path = place(entry)
+        kind = "missing" if path is None else path_kind(path)
+        if path is None or kind == "missing":
+            missing.append(entry.name)
+            continue
+        inner = None if annotation is None else annotation(entry)
+        if kind != wanted:
+            error = wrong_kind(path, expected, kind=kind)
+        elif inner is not None and not (path / inner).is_file():
+            anno, hint = path / inner, f"expected <root>/{entry.name}/{inner}"
+            anno_kind = path_kind(anno)
+            error = (DataFormatError(anno, "annotation file not found", hint=hint)
+                     if anno_kind == "missing" else
+                     wrong_kind(anno, "the annotation file", kind=anno_kind, hint=hint))
+        else:
+            sequences.append(build(entry, path))
+            continue
+        sequences.append(unusable_sequence(entry.name, error, dataset=dataset, source=path))
+    if not sequences:
+        raise DatasetNotFoundError(none_found)
+    return sequences, missing
+
+
+def manifest_rows(filename: str) -> list[dict[str, str]]:
+    """The rows of the shipped table ``siambench/datasets/manifests/<filename>`` (package data: a
+    UTF-8 CSV file with a header line), in file order, as ``{column: text}``."""
+    text = files("siambench.datasets").joinpath(f"manifests/{filename}").read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
 
 
 def _numbering_gaps(paths: list[Path], shown: int = 3) -> str:

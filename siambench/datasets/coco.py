@@ -28,11 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from siambench.datasets.base import Dataset, Sequence, not_a_folder
+from siambench.datasets.base import Dataset, Sequence, require_file, require_folder
 from siambench.datasets.index_cache import cached_index, file_signature
 from siambench.datasets.stills import still_sequence
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
-from siambench.fileio import path_kind
 
 FOLDER_STRUCTURE = "<root>/annotations/instances_train2017.json and <root>/train2017/<image>.jpg"
 
@@ -97,15 +96,9 @@ def load(root: Path, variant: str = "train2017") -> Dataset:
     """Load COCO's ``train2017`` split from ``root``; see the module docstring."""
     if variant != "train2017":
         raise UnknownNameError(f"unknown COCO split {variant!r}; known: train2017")
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected folder structure: {FOLDER_STRUCTURE}")
+    root = require_folder(root, FOLDER_STRUCTURE)
     annotation_file = root / "annotations" / f"instances_{variant}.json"
-    if not annotation_file.is_file():
-        kind = path_kind(annotation_file)
-        raise DatasetNotFoundError(f"{annotation_file}: "
-                                   + ("not found" if kind == "missing" else f"is {kind}, expected a file")
-                                   + f". Expected folder structure: {FOLDER_STRUCTURE}")
+    require_file(annotation_file, "a file", FOLDER_STRUCTURE)
     index = cached_index("coco", annotation_file, file_signature(annotation_file),
                          lambda: parse_instances(annotation_file), version=INDEX_VERSION)
     images = root / variant

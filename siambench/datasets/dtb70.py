@@ -18,19 +18,15 @@ module lacks some sequences, so no attribute table is shipped yet: sequences car
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from functools import cached_property
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 
-from siambench.datasets.base import Dataset, Sequence, not_a_folder, unusable_sequence
+from siambench.datasets.base import Dataset, Sequence, manifest_rows, require_folder, scan_sequences
+from siambench.datasets.images import folder_frames
 from siambench.datasets.registry import get_spec
-from siambench.errors import DataFormatError, DatasetNotFoundError
-from siambench.fileio import path_kind
 from siambench.textio import read_number_rows
 
 GT_FILE = "groundtruth_rect.txt"
@@ -46,39 +42,19 @@ class Dtb70Entry:
 
 def manifest() -> list[Dtb70Entry]:
     """The 70 DTB70 sequences, in alphabetical (got10k's sorted-glob) order."""
-    text = files("siambench.datasets").joinpath("manifests/dtb70.csv").read_text(encoding="utf-8")
-    return [Dtb70Entry(row["name"], int(row["frames"])) for row in csv.DictReader(io.StringIO(text))]
+    return [Dtb70Entry(row["name"], int(row["frames"])) for row in manifest_rows("dtb70.csv")]
 
 
 def load(root: Path, variant: str = "dtb70") -> Dataset:
     """Load DTB70 from ``root`` (see the module docstring)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetNotFoundError(not_a_folder(root))
+    root = require_folder(root)
     entries = manifest()
-    sequences, missing = [], []
-    for entry in entries:
-        folder = root / entry.name
-        kind = path_kind(folder)
-        if kind == "missing":
-            missing.append(entry.name)
-            continue
-        gt_path = folder / GT_FILE
-        if kind != "a folder":
-            error = DataFormatError(folder, f"is {kind}, expected the sequence folder")
-        elif not gt_path.is_file():
-            gt_kind = path_kind(gt_path)
-            error = DataFormatError(gt_path, "annotation file not found" if gt_kind == "missing"
-                                    else f"is {gt_kind}, expected the annotation file",
-                                    hint=f"expected <root>/{entry.name}/{GT_FILE}")
-        else:
-            sequences.append(_sequence(entry, folder, variant))
-            continue
-        sequences.append(unusable_sequence(entry.name, error, dataset=variant, source=folder))
-    if not sequences:
-        raise DatasetNotFoundError(
-            f"none of the {len(entries)} DTB70 sequences found in {root}. "
-            f"Expected folder structure: {get_spec(variant).folder_structure}")
+    sequences, missing = scan_sequences(
+        entries, lambda entry: root / entry.name,
+        lambda entry, folder: _sequence(entry, folder, variant), dataset=variant,
+        annotation=lambda entry: GT_FILE,
+        none_found=f"none of the {len(entries)} DTB70 sequences found in {root}. "
+                   f"Expected folder structure: {get_spec(variant).folder_structure}")
     return Dataset(variant, sequences, root=root, meta={"missing": missing})
 
 
@@ -93,10 +69,7 @@ class _Files:
         return read_number_rows(self.folder / GT_FILE, (4,))
 
     def frame_paths(self) -> list[Path] | None:
-        images = self.folder / "img"
-        if not images.is_dir():
-            return None if path_kind(images) == "missing" else [images / "00001.jpg"]
-        return sorted(images.glob("*.jpg"))
+        return folder_frames(self.folder / "img", first="00001.jpg")
 
 
 def _sequence(entry: Dtb70Entry, folder: Path, dataset: str) -> Sequence:

@@ -33,9 +33,10 @@ from siambench.datasets.base import (
     Dataset,
     FrameFlags,
     Sequence,
-    entry_kinds,
-    not_a_folder,
+    listed_folders,
+    require_folder,
     unusable_sequence,
+    wrong_kind,
 )
 from siambench.datasets.images import read_image_size
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
@@ -69,21 +70,15 @@ def load(root: Path, variant: str) -> Dataset:
     if not names:
         raise DataFormatError(list_file, "empty sequence list",
                               hint="expected one sequence folder name per line")
-    kinds = entry_kinds(folder)
-    found = [name for name in names if kinds.get(name) == "a folder"]
-    missing = [name for name in names if name not in kinds]
-    if not found:
-        raise DatasetNotFoundError(
-            f"{list_file}: none of the {len(names)} sequences it lists has a folder in {folder} "
-            f"(first: {names[0]!r}" + (f", which is {kinds[names[0]]}" if names[0] in kinds else "")
-            + f"). Expected folder structure: {_FOLDER_STRUCTURE.format(split=split)}")
+    kinds, found, missing = listed_folders(folder, names, list_file,
+                                           _FOLDER_STRUCTURE.format(split=split))
     sequences: list[Sequence] = []
     for name in names:
         if name in found:
             sequences.append(_sequence(folder / name, split))
         elif name in kinds:  # a file, a broken link or a link loop: said when used, not skipped
-            error = DataFormatError(folder / name, f"is {kinds[name]}, expected the sequence "
-                                    "folder", hint=f"listed in {list_file.name}")
+            error = wrong_kind(folder / name, "the sequence folder", kind=kinds[name],
+                               hint=f"listed in {list_file.name}")
             sequences.append(unusable_sequence(name, error, dataset=f"got10k-{split}",
                                                source=folder / name))
     meta = {"split": split, "missing": missing, "format": "got10k"}
@@ -110,9 +105,7 @@ def parse_resolution(text: str, path: Path) -> tuple[int, int]:
 
 def _split_folder(root: Path, split: str) -> Path:
     """The folder holding ``list.txt``: ``root/<split>`` or ``root`` itself."""
-    if not root.is_dir():
-        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected folder structure: "
-                                   f"{_FOLDER_STRUCTURE.format(split=split)}")
+    require_folder(root, _FOLDER_STRUCTURE.format(split=split))
     candidates = [root / split]
     candidates += [p for p in sorted(root.iterdir()) if p.name.lower() == split and p.name != split]
     for candidate in candidates:
@@ -120,8 +113,8 @@ def _split_folder(root: Path, split: str) -> Path:
             return candidate
     for list_file in (root / split / "list.txt", root / "list.txt"):
         if path_kind(list_file) not in ("missing", "a file"):
-            raise DataFormatError(list_file, f"is {path_kind(list_file)}, expected the text file "
-                                  "of sequence names", hint="one sequence folder name per line")
+            raise wrong_kind(list_file, "the text file of sequence names",
+                             hint="one sequence folder name per line")
     if (root / "list.txt").is_file():
         other = root.name.lower()
         if other in SPLITS and other != split:

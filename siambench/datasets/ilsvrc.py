@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from siambench.datasets.base import not_a_folder
+from siambench.datasets.base import require_folder
 from siambench.errors import DataFormatError, DatasetNotFoundError
 
 __all__ = ["XmlObject", "corners_to_boxes", "ilsvrc_root", "read_annotation"]
@@ -53,9 +53,7 @@ class XmlObject:
 def ilsvrc_root(root: Path, task: str, structure: str) -> Path:
     """The folder holding ``Annotations/<task>`` and ``Data/<task>``: ``root`` itself, or its
     ``ILSVRC2015/`` or ``ILSVRC/`` subfolder. ``structure`` is shown when none is found."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected folder structure: {structure}")
+    root = require_folder(root, structure)
     for candidate in (root, *(root / name for name in TOP_FOLDERS)):
         if (candidate / "Annotations" / task).is_dir():
             return candidate

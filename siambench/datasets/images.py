@@ -41,3 +41,19 @@ def read_image_size(path: Path) -> tuple[int, int]:
     """``(width, height)`` of an image, decoding it (JPEG headers are not parsed separately)."""
     frame = read_frame(path)
     return frame.shape[1], frame.shape[0]
+
+
+def folder_frames(folder: Path, pattern: str = "*.jpg", *, first: str | None = None,
+                  optional: bool = True) -> list[Path] | None:
+    """The frames of a sequence whose images are the files ``folder/<pattern>``, in name order
+    (the got10k toolkit's sorted glob: DTB70, NfS, LaSOT, UAVDT).
+
+    When ``folder`` is not a folder the answer says why there are no frames: ``None`` (the
+    sequence is annotation-only: scorable, not trackable) when nothing is there and ``optional``,
+    or whenever ``first`` is None; else ``[folder / first]``, a frame that cannot be read, so that
+    :meth:`Sequence.problems` reports what is at ``folder`` (a file, a broken link, nothing)."""
+    if folder.is_dir():
+        return sorted(folder.glob(pattern))
+    if first is None or (optional and path_kind(folder) == "missing"):
+        return None
+    return [folder / first]

@@ -25,11 +25,8 @@ such a frame is kept as written. A missing flag file counts as all zeros and is 
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from functools import cached_property
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -38,12 +35,14 @@ from siambench.datasets.base import (
     Dataset,
     FrameFlags,
     Sequence,
-    not_a_folder,
-    unusable_sequence,
+    find_folder,
+    manifest_rows,
+    require_folder,
+    scan_sequences,
 )
+from siambench.datasets.images import folder_frames
 from siambench.datasets.registry import get_spec
-from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
-from siambench.fileio import path_kind
+from siambench.errors import DataFormatError, UnknownNameError
 from siambench.textio import read_number_rows, read_text_lines, split_cells
 
 #: The 14 LaSOT attributes, in pytracking's order.
@@ -79,10 +78,8 @@ def manifest(split: str) -> list[LasotEntry]:
     or of the ``extension`` (150, pytracking's order)."""
     if split not in _SPEC_NAMES:
         raise UnknownNameError(f"unknown LaSOT split {split!r}; known: {', '.join(_SPEC_NAMES)}")
-    text = (files("siambench.datasets").joinpath(f"manifests/{_MANIFESTS[split]}")
-            .read_text(encoding="utf-8"))
     return [LasotEntry(row["name"], row["split"], tuple(row["attributes"].split()))
-            for row in csv.DictReader(io.StringIO(text)) if row["split"] == split]
+            for row in manifest_rows(_MANIFESTS[split]) if row["split"] == split]
 
 
 def load(root: Path, variant: str) -> Dataset:
@@ -93,24 +90,13 @@ def load(root: Path, variant: str) -> Dataset:
     Sequences of the split that are not under ``root`` are listed in ``dataset.meta["missing"]``.
     """
     entries = manifest(variant)
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetNotFoundError(not_a_folder(root))
+    root = require_folder(root)
     name = _SPEC_NAMES[variant]
-    sequences, missing = [], []
-    for entry in entries:
-        folder = _find(root, entry)
-        if folder is None:
-            missing.append(entry.name)
-        elif not folder.is_dir():  # a broken link, a link loop or a file named like it
-            error = DataFormatError(folder, f"is {path_kind(folder)}, expected the sequence folder")
-            sequences.append(unusable_sequence(entry.name, error, dataset=name, source=folder))
-        else:
-            sequences.append(_sequence(entry, folder, name))
-    if not sequences:
-        raise DatasetNotFoundError(
-            f"none of the {len(entries)} LaSOT {variant} sequences found in {root}. "
-            f"Expected folder structure: {get_spec(name).folder_structure}")
+    sequences, missing = scan_sequences(
+        entries, lambda entry: _find(root, entry),
+        lambda entry, folder: _sequence(entry, folder, name), dataset=name,
+        none_found=f"none of the {len(entries)} LaSOT {variant} sequences found in {root}. "
+                   f"Expected folder structure: {get_spec(name).folder_structure}")
     return Dataset(name, sequences, root=root, meta={"missing": missing, "split": variant})
 
 
@@ -147,11 +133,7 @@ def _binary(cell: str) -> bool | None:
 def _find(root: Path, entry: LasotEntry) -> Path | None:
     """The sequence's folder; a path there that is not a folder (a broken link, a link loop, a
     file) when no folder is; None when nothing is there."""
-    places = (root / entry.category / entry.name, root / entry.name)
-    for folder in places:
-        if folder.is_dir():
-            return folder
-    return next((folder for folder in places if path_kind(folder) != "missing"), None)
+    return find_folder((root / entry.category / entry.name, root / entry.name))
 
 
 class _Files:
@@ -177,10 +159,7 @@ class _Files:
         return FrameFlags(absent=absent, notes=tuple(notes))
 
     def frame_paths(self) -> list[Path] | None:
-        images = self.folder / "img"
-        if not images.is_dir():
-            return None
-        return sorted(images.glob("*.jpg"))
+        return folder_frames(self.folder / "img")
 
 
 def _sequence(entry: LasotEntry, folder: Path, dataset: str) -> Sequence:

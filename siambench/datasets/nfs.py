@@ -54,11 +54,8 @@ per-frame occlusion flags and pytracking's per-sequence ``occlusion`` column (``
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, replace
 from functools import cached_property
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -67,12 +64,13 @@ from siambench.datasets.base import (
     Dataset,
     FrameFlags,
     Sequence,
-    not_a_folder,
-    unusable_sequence,
+    manifest_rows,
+    require_folder,
+    scan_sequences,
 )
+from siambench.datasets.images import folder_frames
 from siambench.datasets.registry import get_spec
-from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
-from siambench.fileio import path_kind
+from siambench.errors import DataFormatError, UnknownNameError
 from siambench.textio import read_text_lines
 
 _VARIANTS = {"nfs30": 30, "nfs240": 240}
@@ -109,10 +107,9 @@ class NfsAnnotation:
 
 def manifest() -> list[NfsEntry]:
     """The 100 NfS sequences, in pytracking's order."""
-    text = files("siambench.datasets").joinpath("manifests/nfs.csv").read_text(encoding="utf-8")
     return [NfsEntry(row["name"], int(row["frames_30fps"]), row["object_class"],
                      row["occlusion"] == "1")
-            for row in csv.DictReader(io.StringIO(text))]
+            for row in manifest_rows("nfs.csv")]
 
 
 def parse_annotation(lines: list[str], path: Path) -> NfsAnnotation:
@@ -218,33 +215,14 @@ def load(root: Path, variant: str) -> Dataset:
     if variant not in _VARIANTS:
         raise UnknownNameError(f"unknown NfS variant {variant!r}; known: {', '.join(_VARIANTS)}")
     fps = _VARIANTS[variant]
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetNotFoundError(not_a_folder(root))
+    root = require_folder(root)
     entries = manifest()
-    sequences, missing = [], []
-    for entry in entries:
-        folder = root / entry.name
-        kind = path_kind(folder)
-        if kind == "missing":
-            missing.append(entry.name)
-            continue
-        anno = folder / str(fps) / f"{entry.name}.txt"
-        if kind != "a folder":
-            error = DataFormatError(folder, f"is {kind}, expected the sequence folder")
-        elif not anno.is_file():
-            anno_kind = path_kind(anno)
-            error = DataFormatError(anno, "annotation file not found" if anno_kind == "missing"
-                                    else f"is {anno_kind}, expected the annotation file",
-                                    hint=f"expected <root>/{entry.name}/{fps}/{entry.name}.txt")
-        else:
-            sequences.append(_sequence(entry, anno, fps, variant))
-            continue
-        sequences.append(unusable_sequence(entry.name, error, dataset=variant, source=folder))
-    if not sequences:
-        raise DatasetNotFoundError(
-            f"none of the {len(entries)} NfS sequences found in {root}. "
-            f"Expected folder structure: {get_spec(variant).folder_structure}")
+    sequences, missing = scan_sequences(
+        entries, lambda entry: root / entry.name,
+        lambda entry, folder: _sequence(entry, folder / str(fps) / f"{entry.name}.txt", fps, variant),
+        dataset=variant, annotation=lambda entry: f"{fps}/{entry.name}.txt",
+        none_found=f"none of the {len(entries)} NfS sequences found in {root}. "
+                   f"Expected folder structure: {get_spec(variant).folder_structure}")
     return Dataset(variant, sequences, root=root, meta={"missing": missing, "fps": fps})
 
 
@@ -257,9 +235,7 @@ class _Files:
 
     @cached_property
     def frames(self) -> list[Path] | None:
-        if not self.images.is_dir():
-            return None if path_kind(self.images) == "missing" else [self.images / "00001.jpg"]
-        return sorted(self.images.glob("*.jpg"))
+        return folder_frames(self.images, first="00001.jpg")
 
     @cached_property
     def resolved(self) -> tuple[NfsAnnotation, list[Path] | None, tuple[str, ...]]:

@@ -41,13 +41,10 @@ benchmark uses it).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -56,16 +53,17 @@ import numpy as np
 from siambench.datasets.base import (
     Dataset,
     Sequence,
+    manifest_rows,
     not_a_folder,
+    require_folder,
     unusable_sequence,
+    wrong_kind,
 )
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
-from siambench.fileio import path_kind
 from siambench.names import canonical_key
 from siambench.textio import read_number_rows, read_text_lines, split_cells
 
 #: The shipped table, package data of ``siambench.datasets`` (read through importlib.resources).
-MANIFEST = "manifests/otb.csv"
 VARIANTS: tuple[str, ...] = ("otb2013", "otb50", "otb100")
 ATTRIBUTES: tuple[str, ...] = ("IV", "SV", "OCC", "DEF", "MB", "FM", "IPR", "OPR", "OV", "BC", "LR")
 ATTRIBUTE_NAMES: dict[str, str] = {
@@ -110,8 +108,7 @@ class OTBEntry:
 def manifest() -> tuple[OTBEntry, ...]:
     """The shipped OTB-100 table, in the OTB toolkit's order."""
     entries = []
-    text = files("siambench.datasets").joinpath(MANIFEST).read_text(encoding="utf-8")
-    for row in csv.DictReader(io.StringIO(text)):
+    for row in manifest_rows("otb.csv"):
         entries.append(OTBEntry(
             name=row["name"], folder=row["folder"], gt_file=row["gt_file"],
             start=int(row["start"]), end=int(row["end"]), digits=int(row["digits"]),
@@ -205,8 +202,7 @@ def _children(folder: Path) -> list[Path]:
 
 def _broken(name: str, path: Path, variant: str, what: str) -> Sequence:
     """The sequence ``name`` whose folder/file ``path`` leads nowhere: raises when used."""
-    error = DataFormatError(path, f"is {path_kind(path)}, expected {what}")
-    return unusable_sequence(name, error, dataset=variant, source=path)
+    return unusable_sequence(name, wrong_kind(path, what), dataset=variant, source=path)
 
 
 def _from_image_folders(root: Path, entries: list[OTBEntry],
@@ -410,9 +406,7 @@ def load_folder(root: Path, dataset: str) -> Dataset:
     An optional ``attrs.txt`` holds comma-separated attribute codes (the OTB Python toolkit's
     format, e.g. ``SV, DEF, FM, OPR, BC``).
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected folder structure: {_FOLDER_STRUCTURE}")
+    root = require_folder(root, _FOLDER_STRUCTURE)
     sequences: list[Sequence] = []
     for folder in _children(root):
         if folder.is_symlink() and not folder.exists():  # broken or a loop: never skip silently

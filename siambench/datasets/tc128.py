@@ -31,11 +31,8 @@ was found to ship instead.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from functools import cached_property
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -44,11 +41,13 @@ from siambench.datasets.base import (
     Dataset,
     FrameFlags,
     Sequence,
-    not_a_folder,
-    unusable_sequence,
+    find_folder,
+    manifest_rows,
+    require_folder,
+    scan_sequences,
 )
 from siambench.datasets.registry import get_spec
-from siambench.errors import DataFormatError, DatasetNotFoundError, SiambenchError, UnknownNameError
+from siambench.errors import DataFormatError, SiambenchError, UnknownNameError
 from siambench.fileio import path_kind
 from siambench.textio import read_number_rows, read_text_lines, split_cells
 
@@ -84,9 +83,8 @@ def manifest(variant: str = "tc128") -> list[Tc128Entry]:
     """The 129 sequences of ``tc128`` or the 78 of ``tc128-ce``, in pytracking's order."""
     if variant not in _VARIANTS:
         raise UnknownNameError(f"unknown TC128 variant {variant!r}; known: {', '.join(_VARIANTS)}")
-    text = files("siambench.datasets").joinpath("manifests/tc128.csv").read_text(encoding="utf-8")
     entries = [Tc128Entry(row["name"], int(row["start"]), int(row["end"]), row["ce"] == "1",
-                          row["otb"] == "1") for row in csv.DictReader(io.StringIO(text))]
+                          row["otb"] == "1") for row in manifest_rows("tc128.csv")]
     return [e for e in entries if e.ce] if variant == "tc128-ce" else entries
 
 
@@ -126,32 +124,17 @@ def load(root: Path, variant: str) -> Dataset:
     Sequences of the table with no folder under ``root`` are listed in ``dataset.meta["missing"]``.
     """
     entries = manifest(variant)
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetNotFoundError(not_a_folder(root))
-    sequences, missing = [], []
-    for entry in entries:
-        folder = _find(root, entry)
-        if folder is None:
-            missing.append(entry.name)
-        elif not folder.is_dir():
-            error = DataFormatError(folder, f"is {path_kind(folder)}, expected the sequence folder")
-            sequences.append(unusable_sequence(entry.name, error, dataset=variant, source=folder))
-        else:
-            sequences.append(_sequence(entry, folder, variant))
-    if not sequences:
-        raise DatasetNotFoundError(
-            f"none of the {len(entries)} {variant} sequences found in {root}. "
-            f"Expected folder structure: {get_spec(variant).folder_structure}")
+    root = require_folder(root)
+    sequences, missing = scan_sequences(
+        entries, lambda entry: _find(root, entry),
+        lambda entry, folder: _sequence(entry, folder, variant), dataset=variant,
+        none_found=f"none of the {len(entries)} {variant} sequences found in {root}. "
+                   f"Expected folder structure: {get_spec(variant).folder_structure}")
     return Dataset(variant, sequences, root=root, meta={"missing": missing})
 
 
 def _find(root: Path, entry: Tc128Entry) -> Path | None:
-    places = [root / name for name in entry.folders]
-    for folder in places:
-        if folder.is_dir():
-            return folder
-    return next((folder for folder in places if path_kind(folder) != "missing"), None)
+    return find_folder([root / name for name in entry.folders])
 
 
 def _file(folder: Path, entry: Tc128Entry, suffix: str) -> Path:

@@ -36,18 +36,15 @@ listings is read at construction.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from siambench.datasets.base import Dataset, Sequence, entry_kinds, not_a_folder
+from siambench.datasets.base import Dataset, Sequence, entry_kinds, manifest_rows, require_folder, wrong_kind
 from siambench.datasets.images import read_image_size
 from siambench.errors import (
     DataFormatError,
@@ -71,19 +68,13 @@ _FOLDER_STRUCTURE = ("<root>/TEST/anno/<seq>.txt and <root>/TEST/frames/<seq>/0.
 @cache
 def test_sequence_names() -> tuple[str, ...]:
     """The 511 official test sequences (``manifests/trackingnet.csv``), sorted by name."""
-    text = files("siambench.datasets").joinpath("manifests/trackingnet.csv").read_text(
-        encoding="utf-8")
-    return tuple(row["name"] for row in csv.DictReader(io.StringIO(text))
-                 if row["split"] == "test")
+    return tuple(row["name"] for row in manifest_rows("trackingnet.csv") if row["split"] == "test")
 
 
 def load(root: Path, variant: str) -> Dataset:
     """Load TrackingNet's ``test`` split, its ``train`` chunks, or chunk ``train-<k>`` from
     ``root`` (see the module docstring for the folder structure)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected folder structure: "
-                                   f"{_FOLDER_STRUCTURE}")
+    root = require_folder(root, _FOLDER_STRUCTURE)
     if variant == "test":
         folder = _test_folder(root)
         sequences = _chunk_sequences(folder, "trackingnet", test=True)
@@ -183,8 +174,8 @@ def _chunk_sequences(chunk: Path, dataset: str, *, test: bool) -> list[Sequence]
     for folder in (anno, frames):
         kind = path_kind(folder)
         if kind not in ("missing", "a folder"):
-            raise DataFormatError(folder, f"is {kind}, expected a folder",
-                                  hint=f"expected folder structure: {_FOLDER_STRUCTURE}")
+            raise wrong_kind(folder, "a folder", kind=kind,
+                             hint=f"expected folder structure: {_FOLDER_STRUCTURE}")
     anno_kinds, frame_kinds = _listing(anno), _listing(frames)
     names = {entry[:-4] for entry in anno_kinds if entry.lower().endswith(".txt")}
     names |= {entry for entry, kind in frame_kinds.items() if kind != "a file"}

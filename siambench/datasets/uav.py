@@ -24,12 +24,9 @@ means the target is absent, reported as ``FrameFlags(absent=True)`` for that fra
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -38,12 +35,12 @@ from siambench.datasets.base import (
     Dataset,
     FrameFlags,
     Sequence,
-    not_a_folder,
-    unusable_sequence,
+    manifest_rows,
+    require_folder,
+    scan_sequences,
 )
 from siambench.datasets.registry import get_spec
-from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
-from siambench.fileio import path_kind
+from siambench.errors import DataFormatError, UnknownNameError
 from siambench.textio import read_number_rows
 
 #: The 12 UAV123 attributes, in the order of the toolkit's ``anno/<Sub>/att/<seq>.txt`` flags.
@@ -95,9 +92,8 @@ def manifest(variant: str) -> list[UavEntry]:
     Frame ranges are in the variant's own numbering (10 fps ranges via :func:`to_10fps`).
     """
     spec = _variant(variant)
-    text = files("siambench.datasets").joinpath("manifests/uav.csv").read_text(encoding="utf-8")
     entries = []
-    for row in csv.DictReader(io.StringIO(text)):
+    for row in manifest_rows("uav.csv"):
         if row["dataset"] != spec.table:
             continue
         start, end = int(row["start"]), int(row["end"])
@@ -118,23 +114,12 @@ def load(root: Path, variant: str) -> Dataset:
     root = Path(root)
     anno_dir, image_dir, image_folders = _locate(root, spec)
     entries = manifest(variant)
-    sequences, missing = [], []
-    for entry in entries:
-        gt_path = anno_dir / f"{entry.name}.txt"
-        if not gt_path.is_file():
-            kind = path_kind(gt_path)
-            if kind == "missing":
-                missing.append(entry.name)
-            else:  # a broken link, a link loop or a folder: say so, never skip it silently
-                error = DataFormatError(gt_path, f"is {kind}, expected the annotation file")
-                sequences.append(unusable_sequence(entry.name, error, dataset=variant,
-                                                   source=gt_path))
-            continue
-        sequences.append(_sequence(entry, gt_path, image_dir, image_folders, variant, spec))
-    if not sequences:
-        raise DatasetNotFoundError(
-            f"no {variant} annotation file (<seq>.txt) found in {anno_dir}. "
-            f"Expected folder structure: {get_spec(variant).folder_structure}")
+    sequences, missing = scan_sequences(
+        entries, lambda entry: anno_dir / f"{entry.name}.txt",
+        lambda entry, gt_path: _sequence(entry, gt_path, image_dir, image_folders, variant, spec),
+        dataset=variant, file=True,
+        none_found=f"no {variant} annotation file (<seq>.txt) found in {anno_dir}. "
+                   f"Expected folder structure: {get_spec(variant).folder_structure}")
     return Dataset(variant, sequences, root=root,
                    meta={"missing": missing, "format": image_folders, "fps": spec.fps,
                          "annotations": anno_dir})
@@ -149,8 +134,7 @@ def _variant(variant: str) -> _Variant:
 def _locate(root: Path, spec: _Variant) -> tuple[Path, Path | None, str]:
     """The annotation folder, the image folder (``None``: look beside the files) and where the
     image folders are (``"official"``: under ``data_seq``; ``"flat"``: beside the files)."""
-    if not root.is_dir():
-        raise DatasetNotFoundError(not_a_folder(root))
+    require_folder(root)
     if (root / "anno" / spec.anno).is_dir():
         images = root / "data_seq" / spec.images
         return root / "anno" / spec.anno, (images if images.is_dir() else None), "official"

@@ -22,19 +22,23 @@ or absent one leaves the sequence without attributes and says so in its notes.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from functools import cached_property
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 
-from siambench.datasets.base import Dataset, FrameFlags, Sequence, not_a_folder, unusable_sequence
+from siambench.datasets.base import (
+    Dataset,
+    FrameFlags,
+    Sequence,
+    manifest_rows,
+    require_folder,
+    scan_sequences,
+)
+from siambench.datasets.images import folder_frames
 from siambench.datasets.registry import get_spec
-from siambench.errors import DataFormatError, DatasetNotFoundError, SiambenchError
-from siambench.fileio import path_kind
+from siambench.errors import DataFormatError, SiambenchError
 from siambench.textio import read_number_rows, read_text_lines, split_cells
 
 #: The 8 UAVDT-SOT attributes, in the order of the ``att/<seq>_att.txt`` flags.
@@ -57,8 +61,7 @@ class UavdtEntry:
 
 def manifest() -> list[UavdtEntry]:
     """The 50 UAVDT single-object sequences, in name order."""
-    text = files("siambench.datasets").joinpath("manifests/uavdt.csv").read_text(encoding="utf-8")
-    return [UavdtEntry(row["name"], int(row["frames"])) for row in csv.DictReader(io.StringIO(text))]
+    return [UavdtEntry(row["name"], int(row["frames"])) for row in manifest_rows("uavdt.csv")]
 
 
 def read_attribute_flags(path: Path) -> tuple[str, ...]:
@@ -75,8 +78,7 @@ def read_attribute_flags(path: Path) -> tuple[str, ...]:
 
 def locate(root: Path) -> tuple[Path, Path | None]:
     """The annotation folder and the image folder (``None``: annotation-only) of ``root``."""
-    if not root.is_dir():
-        raise DatasetNotFoundError(not_a_folder(root))
+    require_folder(root)
     if root.name == "anno" and root.parent.name == ANNOTATIONS:
         base = root.parent.parent
         anno = root
@@ -93,21 +95,12 @@ def load(root: Path, variant: str = "uavdt") -> Dataset:
     root = Path(root)
     anno, images = locate(root)
     entries = manifest()
-    sequences, missing = [], []
-    for entry in entries:
-        gt_path = anno / f"{entry.name}_gt.txt"
-        kind = path_kind(gt_path)
-        if kind == "missing":
-            missing.append(entry.name)
-        elif kind != "a file":
-            error = DataFormatError(gt_path, f"is {kind}, expected the annotation file")
-            sequences.append(unusable_sequence(entry.name, error, dataset=variant, source=gt_path))
-        else:
-            sequences.append(_sequence(entry, gt_path, images, variant))
-    if not sequences:
-        raise DatasetNotFoundError(
-            f"no UAVDT annotation file (<seq>_gt.txt) found in {anno}. "
-            f"Expected folder structure: {get_spec(variant).folder_structure}")
+    sequences, missing = scan_sequences(
+        entries, lambda entry: anno / f"{entry.name}_gt.txt",
+        lambda entry, gt_path: _sequence(entry, gt_path, images, variant), dataset=variant,
+        file=True,
+        none_found=f"no UAVDT annotation file (<seq>_gt.txt) found in {anno}. "
+                   f"Expected folder structure: {get_spec(variant).folder_structure}")
     return Dataset(variant, sequences, root=root,
                    meta={"missing": missing, "annotations": anno, "images": images})
 
@@ -135,9 +128,7 @@ class _Files:
     def frame_paths(self) -> list[Path] | None:
         if self.folder is None:
             return None
-        if not self.folder.is_dir():
-            return [self.folder / "img000001.jpg"]  # data check says what is (not) there
-        return sorted(self.folder.glob("img*.jpg"))
+        return folder_frames(self.folder, "img*.jpg", first="img000001.jpg", optional=False)
 
 
 def _sequence(entry: UavdtEntry, gt_path: Path, images: Path | None, dataset: str) -> Sequence:

@@ -42,9 +42,10 @@ from siambench.datasets.base import (
     Dataset,
     FrameFlags,
     Sequence,
-    entry_kinds,
-    not_a_folder,
+    listed_folders,
+    require_folder,
     unusable_sequence,
+    wrong_kind,
 )
 from siambench.datasets.images import read_image_size
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
@@ -81,17 +82,10 @@ def load(root: Path, variant: str) -> Dataset:
     root = Path(root)
     if root.is_file() and root.suffix.lower() == ".json":
         return _load_json_root(root, key)
-    if not root.is_dir():
-        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected folder structure: "
-                                   f"{_FOLDER_STRUCTURE.format(json=key.upper() + '.json')}")
-    for folder in (root, root / "sequences"):
-        list_file = folder / "list.txt"
-        if list_file.is_file():
-            return load_sequence_folder(folder, key)
-        kind = path_kind(list_file)
-        if kind != "missing":
-            raise DataFormatError(list_file, f"is {kind}, expected the text file of sequence "
-                                  "names", hint="one sequence folder name per line")
+    require_folder(root, _FOLDER_STRUCTURE.format(json=key.upper() + ".json"))
+    folder = find_sequence_list(root)
+    if folder is not None:
+        return load_sequence_folder(folder, key)
     json_path = _find_json(root, key)
     if json_path is not None:
         return load_pysot_json(json_path, key, image_root=root)
@@ -99,6 +93,22 @@ def load(root: Path, variant: str) -> Dataset:
         f"{root}: no VOT dataset found (looked for list.txt, sequences/list.txt and "
         f"{key.upper()}.json). Expected folder structure: "
         f"{_FOLDER_STRUCTURE.format(json=key.upper() + '.json')}")
+
+
+def find_sequence_list(root: Path) -> Path | None:
+    """The folder of the VOT toolkit's ``list.txt``: ``root`` or ``root/sequences`` (a vot-toolkit
+    workspace), whichever has it first; None when neither has one. Raises
+    :class:`DataFormatError` when a ``list.txt`` is there but is not a file (a folder, a broken
+    link)."""
+    for folder in (root, root / "sequences"):
+        list_file = folder / "list.txt"
+        if list_file.is_file():
+            return folder
+        kind = path_kind(list_file)
+        if kind != "missing":
+            raise wrong_kind(list_file, "the text file of sequence names", kind=kind,
+                             hint="one sequence folder name per line")
+    return None
 
 
 def _load_json_root(path: Path, variant: str) -> Dataset:
@@ -125,15 +135,8 @@ def load_sequence_folder(folder: Path, variant: str) -> Dataset:
     folder = Path(folder)
     list_file = folder / "list.txt"
     names = _read_list(list_file)
-    kinds = entry_kinds(folder)
-    missing = [name for name in names if name not in kinds]
-    found = [name for name in names if kinds.get(name) == "a folder"]
-    if not found:
-        raise DatasetNotFoundError(
-            f"{list_file}: none of the {len(names)} sequences it lists has a folder in "
-            f"{folder} (first: {names[0]!r}"
-            + (f", which is {kinds[names[0]]}" if names[0] in kinds else "")
-            + f"). Expected folder structure: {_FOLDER_STRUCTURE.format(json=variant.upper() + '.json')}")
+    kinds, found, missing = listed_folders(
+        folder, names, list_file, _FOLDER_STRUCTURE.format(json=variant.upper() + ".json"))
     tag_files = {name: _tag_files(folder / name) for name in found}
     extra = {tag for files in tag_files.values() for tag in files} - set(STANDARD_TAGS)
     tag_names = STANDARD_TAGS + tuple(sorted(extra))
@@ -143,8 +146,8 @@ def load_sequence_folder(folder: Path, variant: str) -> Dataset:
             sequences.append(_folder_sequence(folder / name, variant, tag_names,
                                               tag_files[name]))
         elif name in kinds:
-            error = DataFormatError(folder / name, f"is {kinds[name]}, expected the sequence "
-                                    "folder", hint=f"listed in {list_file.name}")
+            error = wrong_kind(folder / name, "the sequence folder", kind=kinds[name],
+                               hint=f"listed in {list_file.name}")
             sequences.append(unusable_sequence(name, error, dataset=variant,
                                                source=folder / name))
     meta = _dataset_meta(variant, "vot", missing)
@@ -260,7 +263,7 @@ def _frame_pattern(folder: Path) -> str:
     if colour.is_dir():
         return "color/%08d.jpg"
     if path_kind(colour) != "missing":
-        raise DataFormatError(colour, f"is {path_kind(colour)}, expected the folder of frames")
+        raise wrong_kind(colour, "the folder of frames")
     return "%08d.jpg"
 
 
@@ -394,5 +397,5 @@ def _dataset_meta(variant: str, fmt: str, missing: list[str]) -> dict[str, Any]:
     return {"year": int(variant[3:]), "format": fmt, "missing": list(missing)}
 
 
-__all__ = ["VARIANTS", "STANDARD_TAGS", "load", "load_pysot_json", "load_sequence_folder",
-           "read_sequence_file"]
+__all__ = ["VARIANTS", "STANDARD_TAGS", "find_sequence_list", "load", "load_pysot_json",
+           "load_sequence_folder", "read_sequence_file"]

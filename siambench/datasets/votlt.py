@@ -20,10 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from siambench.datasets.base import Dataset, FrameFlags, Sequence, not_a_folder
-from siambench.datasets.vot import load_sequence_folder
-from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
-from siambench.fileio import path_kind
+from siambench.datasets.base import Dataset, FrameFlags, Sequence, require_folder
+from siambench.datasets.vot import find_sequence_list, load_sequence_folder
+from siambench.errors import DatasetNotFoundError, UnknownNameError
 
 __all__ = ["VARIANTS", "load"]
 
@@ -44,21 +43,13 @@ def load(root: Path, variant: str) -> Dataset:
     if key not in VARIANTS:
         raise UnknownNameError(f"unknown VOT long-term variant {variant!r}; known: "
                                f"{', '.join(VARIANTS)}")
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected folder structure: "
-                                   f"{_FOLDER_STRUCTURE}")
-    for folder in (root, root / "sequences"):
-        list_file = folder / "list.txt"
-        if list_file.is_file():
-            short_term = load_sequence_folder(folder, f"vot{VARIANTS[key]}")
-            meta = {**short_term.meta, "long_term": True}
-            return Dataset(key, [_long_term(sequence, key) for sequence in short_term],
-                           root=folder, meta=meta)
-        kind = path_kind(list_file)
-        if kind != "missing":
-            raise DataFormatError(list_file, f"is {kind}, expected the text file of sequence "
-                                  "names", hint="one sequence folder name per line")
+    root = require_folder(root, _FOLDER_STRUCTURE)
+    folder = find_sequence_list(root)
+    if folder is not None:
+        short_term = load_sequence_folder(folder, f"vot{VARIANTS[key]}")
+        meta = {**short_term.meta, "long_term": True}
+        return Dataset(key, [_long_term(sequence, key) for sequence in short_term],
+                       root=folder, meta=meta)
     raise DatasetNotFoundError(f"{root}: no VOT long-term dataset found (looked for list.txt and "
                                f"sequences/list.txt). Expected folder structure: "
                                f"{_FOLDER_STRUCTURE}")

@@ -32,10 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from siambench.datasets.base import Dataset, FrameFlags, Sequence, not_a_folder
+from siambench.datasets.base import Dataset, FrameFlags, Sequence, require_file, require_folder
 from siambench.datasets.index_cache import cached_index, file_signature, folder_signature
 from siambench.errors import DataFormatError, DatasetNotFoundError, UnknownNameError
-from siambench.fileio import path_kind
 
 FOLDER_STRUCTURE = ("<root>/yt_bb_detection_train.csv and <root>/yt_bb_detection_train/<class_id>/"
                     "<youtube_id>_<timestamp_ms>_<class_id>_<object_id>.jpg")
@@ -119,16 +118,10 @@ def load(root: Path, variant: str = "train") -> Dataset:
     """Load the YouTube-BB detection ``train`` set from ``root``; see the module docstring."""
     if variant != "train":
         raise UnknownNameError(f"unknown YouTube-BB split {variant!r}; known: train")
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetNotFoundError(f"{not_a_folder(root)}. Expected folder structure: {FOLDER_STRUCTURE}")
+    root = require_folder(root, FOLDER_STRUCTURE)
     stem = f"yt_bb_detection_{variant}"
     csv_path, frames = root / f"{stem}.csv", root / stem
-    if not csv_path.is_file():
-        kind = path_kind(csv_path)
-        raise DatasetNotFoundError(f"{csv_path}: " + ("not found" if kind == "missing" else
-                                                      f"is {kind}, expected the CSV file")
-                                   + f". Expected folder structure: {FOLDER_STRUCTURE}")
+    require_file(csv_path, "the CSV file", FOLDER_STRUCTURE)
     class_folders = sorted(frames / name for name in os.listdir(frames)) if frames.is_dir() else []
     signature = file_signature(csv_path) + "\n" + folder_signature([frames, *class_folders])
     index = cached_index("youtube-bb", root, signature, lambda: _parse(csv_path, frames),
