@@ -382,3 +382,20 @@ def test_one_epoch_of_training_on_the_crop_folder(source: Path, tmp_path: Path) 
                               "batch_size": 4, "log_every": 1, "val_sequences": 0, "threads": 1})
     assert result.model_path is not None and result.step == 2
     assert all(np.isfinite(v) for v in result.losses.values())
+
+
+def test_crop_workers_start_without_torch() -> None:
+    """``siambench.train`` imports its torch parts on first use: the crop module (what each
+    ``data crop`` worker process imports) loads without torch; the package's names still work."""
+    import subprocess
+    import sys
+
+    code = ("import sys, siambench.train.precrop; print('torch' in sys.modules); "
+            "from siambench.train import train, resolve_config; print(callable(train), "
+            "callable(resolve_config))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "True", "True"]
+    import siambench.train
+
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        siambench.train.nothing  # noqa: B018
