@@ -18,10 +18,12 @@ networks with random weights, where the network dominates):
 All in-process figures use the same torch thread count (``--threads``, default: the CPUs
 available). Small networks are very sensitive to thread oversubscription: the script prints the
 load average, and figures are only comparable on an otherwise idle machine. ``--device cuda``
-runs on the GPU (batch sizes 64 and 128 are added).
+runs on the GPU (batch sizes 64 and 128 are added; forwards replayed from CUDA graphs, as the
+trackers do there); ``--crop tensor`` makes the crops on the device.
 
     python benchmarks/run_throughput.py [--sequences 16] [--batches 8,32] [--paper]
                                         [--trackers siamrpn,siamfc] [--threads N] [--device cpu]
+                                        [--crop tensor]
 """
 
 from __future__ import annotations
@@ -42,10 +44,10 @@ from siambench.run.workers import available_cpus
 from siambench.trackers import create_tracker
 
 
-def _tracker(name: str, paper: bool, device: str) -> Any:
+def _tracker(name: str, paper: bool, device: str, overrides: dict[str, Any]) -> Any:
     if paper:
-        return create_tracker(name, weights="random", device=device)
-    return create_tracker(name, device=device)
+        return create_tracker(name, weights="random", device=device, **overrides)
+    return create_tracker(name, device=device, **overrides)
 
 
 def _frames(names: list[str]) -> list[tuple[list[np.ndarray], np.ndarray]]:
@@ -95,10 +97,11 @@ def alone_batched(tracker: Any, loaded: list[tuple[list[np.ndarray], np.ndarray]
 
 
 def whole_run(name: str, names: list[str], paper: bool, out: Path, *, batch: int = 1,
-              workers: int = 1, device: str = "cpu") -> float:
+              workers: int = 1, device: str = "cpu", overrides: dict[str, Any] | None = None) -> float:
     """Frames/s (wall) of ``run_benchmark`` on the sequences."""
     start = time.perf_counter()
     summary = run_benchmark(name, weights="random" if paper else None, sequences=names,
+                            overrides=overrides,
                             workers=workers, batch=batch, results_dir=out, device=device,
                             label=f"{name}-b{batch}-w{workers}", progress=False)
     wall = time.perf_counter() - start
@@ -117,7 +120,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=available_cpus())
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--crop", default=None,
+                        help="the trackers' crop parameter (e.g. tensor: crops made by torch on "
+                             "the device; default: each tracker's own)")
     args = parser.parse_args()
+    overrides = {"crop": args.crop} if args.crop else {}
     torch.set_num_threads(args.threads)
     batches = [int(b) for b in args.batches.split(",") if b]
     if args.device.startswith("cuda"):
@@ -140,7 +147,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="siambench-throughput-") as tmp:
         for name, paper in variants:
             what = f"{name} ({'paper size, random weights' if paper else 'bundled weights'})"
-            tracker = _tracker(name, paper, args.device)
+            tracker = _tracker(name, paper, args.device, overrides)
             solo = alone(tracker, loaded)
             print(f"\n{what}")
             print(f"  tracker alone, batch 1:            {solo:9.1f} frames/s")
@@ -149,15 +156,17 @@ def main() -> None:
                 if rate is not None:
                     print(f"  tracker alone, batch {size:<4d}:         {rate:9.1f} frames/s  "
                           f"({rate / solo:.2f}x batch 1)")
-            run1 = whole_run(name, names, paper, Path(tmp), device=args.device)
+            run1 = whole_run(name, names, paper, Path(tmp), device=args.device, overrides=overrides)
             print(f"  siambench run --batch 1:           {run1:9.1f} frames/s  "
                   f"(run / alone {run1 / solo:.3f}: engine cost {100 * (1 - run1 / solo):+.1f} %)")
             for size in batches:
-                rate = whole_run(name, names, paper, Path(tmp), batch=size, device=args.device)
+                rate = whole_run(name, names, paper, Path(tmp), batch=size, device=args.device,
+                                 overrides=overrides)
                 print(f"  siambench run --batch {size:<4d}:        {rate:9.1f} frames/s  "
                       f"({rate / run1:.2f}x --batch 1)")
             if args.workers > 1 and not paper and args.device == "cpu":
-                rate = whole_run(name, names, paper, Path(tmp), workers=args.workers)
+                rate = whole_run(name, names, paper, Path(tmp), workers=args.workers,
+                                 overrides=overrides)
                 print(f"  siambench run --workers {args.workers}:         {rate:9.1f} frames/s  "
                       f"({rate / run1:.2f}x --workers 1, start-up included)")
 

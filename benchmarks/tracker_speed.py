@@ -11,7 +11,7 @@ Then the network alone at batch sizes ``--batches`` (the forward of ``--batch N`
 search crops against N templates in one call), in the default memory format and channels-last,
 with its GFLOP/s and the ratio to the matmul figure at batch 1 and at the best batch.
 
-    python benchmarks/tracker_speed.py [--frames 40] [--device cpu|cuda] [--width-mult 1.0]
+    python benchmarks/tracker_speed.py [--frames 40] [--device cpu|cuda [--no-cpu]] [--width-mult 1.0]
                                        [--batches 1,2,4,8,16,32]
 """
 
@@ -29,6 +29,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from siambench.datasets.synthetic import generate_sequence
 from siambench.trackers import create_tracker
+from siambench.trackers.gpu import GraphedForward
 
 
 def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10) -> float:
@@ -68,6 +69,7 @@ def run_tracker(name: str, frames: list[np.ndarray], box: np.ndarray, device: to
                 width_mult: float, warmup: int = 3) -> dict[str, float]:
     tracker = create_tracker(name, weights="random", model_config={"width_mult": width_mult},
                              device=str(device))
+    tracker.graphs.enabled = False  # the plain forward; the graphed one is timed below
     tracker.init(frames[0], box)
     times: dict[str, list[float]] = {"crop": [], "network": [], "post": []}
     for i, frame in enumerate(frames[1:]):
@@ -89,32 +91,13 @@ def run_tracker(name: str, frames: list[np.ndarray], box: np.ndarray, device: to
     result["gflop"] = forward_flops(tracker, x[0] if name == "siamrpn" else x) / 1e9
     result["gflops"] = result["gflop"] / (result["network"] / 1e3)
     if device.type == "cuda":
-        try:
-            result["graph"] = cuda_graph_ms(tracker, x[0] if name == "siamrpn" else x)
-        except RuntimeError as error:  # report, keep the plain timings
-            print(f"({name}: CUDA graph capture failed: {str(error).splitlines()[0]})")
+        tracker.graphs.enabled = True
+        x = x[0] if name == "siamrpn" else x
+        tracker.forward(x)  # capture
+        if tracker.graphs.captures:
+            result["graph"] = statistics.median(timed(lambda: tracker.forward(x), device)[1]
+                                                for _ in range(50))
     return result
-
-
-def cuda_graph_ms(tracker, x: torch.Tensor, repeats: int = 50) -> float:
-    """Median ms of the per-frame forward replayed from a CUDA graph (static input buffer)."""
-    static_x = x.clone()
-    kernels = tracker._kernels if hasattr(tracker, "_kernels") else tracker._features
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.inference_mode(), torch.cuda.stream(stream):
-        for _ in range(3):
-            tracker.model.track(static_x, kernels)
-    torch.cuda.current_stream().wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.inference_mode(), torch.cuda.graph(graph):
-        tracker.model.track(static_x, kernels)
-    samples = []
-    for _ in range(repeats):
-        static_x.copy_(x)
-        _, ms = timed(graph.replay, torch.device("cuda"))
-        samples.append(ms)
-    return statistics.median(samples)
 
 
 def _batched_inputs(tracker, x: torch.Tensor, size: int):
@@ -160,9 +143,17 @@ def batch_sweep(name: str, width_mult: float, frames: list[np.ndarray], box: np.
             gflops = per_image * xs.shape[0] / (ms / 1e3) / 1e9
             if gflops > best.get(layout, (0.0, 0))[0]:
                 best[layout] = (gflops, size)
+            graph = ""
+            if device.type == "cuda":  # the forward as the trackers run it there: from a graph
+                graphed = GraphedForward(model.track)
+                graphed(xs, kernels)  # capture
+                if graphed.captures:
+                    g_ms = statistics.median(timed(lambda: graphed(xs, kernels), device)[1]
+                                             for _ in range(repeats))
+                    graph = f"; CUDA graph {1e3 * size / g_ms:9.1f} frames/s"
             print(f"  {name:<8} {layout:<14} batch {size:<4d} {ms / size:8.3f} ms/frame "
                   f"{1e3 * size / ms:9.1f} frames/s (network) {gflops:8.1f} GFLOP/s "
-                  f"ratio {gflops / reference:5.2f}")
+                  f"ratio {gflops / reference:5.2f}{graph}")
     for layout, (gflops, size) in best.items():
         print(f"  {name:<8} {layout:<14} best batch {size}: ratio {gflops / reference:.2f} "
               f"of matmul")
@@ -175,6 +166,8 @@ def main() -> None:
     parser.add_argument("--width-mult", type=float, default=1.0)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--batches", default="1,2,4,8,16,32")
+    parser.add_argument("--no-cpu", action="store_true",
+                        help="with --device cuda: time the GPU only")
     args = parser.parse_args()
     sizes = [int(b) for b in args.batches.split(",") if b]
 
@@ -186,7 +179,8 @@ def main() -> None:
               f"{'fps':>7}{'GFLOP':>7}{'GFLOP/s':>9}{'matmul':>9}{'ratio':>7}")
     print(header)
     print("-" * len(header))
-    configs = [(torch.device("cpu"), threads) for threads in args.threads]
+    configs = [] if args.no_cpu and args.device == "cuda" else \
+        [(torch.device("cpu"), threads) for threads in args.threads]
     if args.device == "cuda":
         if torch.cuda.is_available():
             torch.backends.cudnn.benchmark = True

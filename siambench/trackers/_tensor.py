@@ -19,19 +19,25 @@ def channel_order(model: object) -> str:
     return order
 
 
-def crops_to_tensor(crops: Sequence[np.ndarray] | np.ndarray, *, bgr: bool, device: torch.device,
-                    pin: bool = False) -> torch.Tensor:
-    """Stack RGB ``uint8`` crops into a float32 ``(B, 3, S, S)`` tensor of 0–255 values on ``device``;
-    channels reversed when ``bgr`` (weights trained on ``cv2.imread`` frames). ``pin``: stage
-    the stacked crops in pinned host memory when ``device`` is CUDA (one asynchronous copy)."""
+def crops_to_tensor(crops: Sequence[np.ndarray | torch.Tensor] | np.ndarray, *, bgr: bool,
+                    device: torch.device, pin: bool = False) -> torch.Tensor:
+    """Stack RGB ``(S, S, 3)`` crops into a float32 ``(B, 3, S, S)`` tensor of 0–255 values on
+    ``device``; channels reversed when ``bgr`` (weights trained on ``cv2.imread`` frames).
+    ``uint8`` arrays, or tensors (the ``tensor`` crop's, already on the device). ``pin``: stage
+    the stacked arrays in pinned host memory when ``device`` is CUDA (one asynchronous copy)."""
+    if len(crops) and isinstance(crops[0], torch.Tensor):
+        return array_to_tensor(torch.stack(list(crops)), bgr=bgr, device=device)
     return array_to_tensor(np.stack(crops), bgr=bgr, device=device, pin=pin)
 
 
-def array_to_tensor(batch: np.ndarray, *, bgr: bool, device: torch.device,
+def array_to_tensor(batch: np.ndarray | torch.Tensor, *, bgr: bool, device: torch.device,
                     pin: bool = False) -> torch.Tensor:
-    """A ``(B, S, S, 3)`` RGB ``uint8`` array as :func:`crops_to_tensor` makes it: one host→device
-    copy of the ``uint8`` pixels (pinned when ``pin`` and ``device`` is CUDA), then float32
-    ``(B, 3, S, S)`` on the device."""
+    """A ``(B, S, S, 3)`` RGB batch as :func:`crops_to_tensor` makes it: for a ``uint8`` array one
+    host→device copy of the pixels (pinned when ``pin`` and ``device`` is CUDA), then float32
+    ``(B, 3, S, S)`` on the device; a tensor is moved (if not there) and converted."""
+    if isinstance(batch, torch.Tensor):
+        tensor = batch.flip(-1) if bgr else batch
+        return tensor.to(device).permute(0, 3, 1, 2).float()
     if bgr:
         batch = batch[..., ::-1]
     host = torch.from_numpy(np.ascontiguousarray(batch))

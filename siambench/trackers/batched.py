@@ -40,7 +40,10 @@ within 1e-3 px; ``tests/test_batched_trackers.py``). Models whose template outpu
 the known kernel types (:class:`~siambench.models.heads.UpChannelKernels`,
 :class:`~siambench.models.heads.DepthwiseKernels`, a tensor) are run one slot at a time, with
 the same results. On CUDA the stacked crops are staged in pinned memory and copied once per
-forward; the network outputs come back to the host once per forward.
+forward; the network outputs come back to the host once per forward. On CUDA the forwards are
+replayed from CUDA graphs (:mod:`siambench.trackers.gpu`), each padded to the next power
+of two of slots (repeating its last slot; the padding's outputs are dropped), so a run captures
+at most ``log2(capacity) + 1`` graphs per search size.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from siambench.errors import SiambenchError
 from siambench.models.heads import DepthwiseKernels, UpChannelKernels
 from siambench.trackers._tensor import crops_to_tensor
 from siambench.trackers.base import BatchTracker, TrackOutput, check_box, check_frame
+from siambench.trackers.gpu import GraphedForward, graph_batch_size, ieee_float32
 
 __all__ = ["SlotBatch"]
 
@@ -165,6 +169,12 @@ class SlotBatch(BatchTracker):
         if self.cpu_channels_last and torch.device(tracker.device).type == "cpu":
             self.model = copy.deepcopy(tracker.model).to(memory_format=torch.channels_last)
         self.device = tracker.device
+        single = getattr(tracker, "graphs", None)
+        #: the batch's forwards replayed from CUDA graphs on a GPU (the tracker's setting and
+        #: backend; a forward is padded to :func:`graph_batch_size` slots while graphs are on)
+        self.graphs = GraphedForward(self._track,
+                                     enabled=bool(getattr(single, "enabled", True)),
+                                     backend=getattr(single, "backend", None))
         self.bgr = tracker.bgr
         self._slots = [self._fresh(tracker) for _ in range(self.capacity)]
         self._live = [False] * self.capacity
@@ -181,6 +191,16 @@ class SlotBatch(BatchTracker):
             raise SiambenchError(f"{type(self).__name__}.chunk must be None or a whole number >= 1 "
                                  f"(slots per network forward), got {chunk!r}")
         return [items[i:i + int(chunk)] for i in range(0, len(items), int(chunk))]
+
+    def _track(self, x: torch.Tensor, kernels: Any) -> Any:
+        return self.model.track(x, kernels)  # looked up per call: a replaced model.track is seen
+
+    def _padded(self, part: list[int]) -> list[int]:
+        """``part`` (a forward's items) padded to :func:`graph_batch_size` items by repeating its
+        last item while CUDA graphs are on (the padding's outputs are dropped), else ``part``."""
+        if not part or not self.graphs.active(self.device):
+            return part
+        return part + [part[-1]] * (graph_batch_size(len(part)) - len(part))
 
     @staticmethod
     def _fresh(tracker: Any) -> Any:
@@ -252,12 +272,12 @@ class SlotBatch(BatchTracker):
         crops = [self._slots[slot].begin(frame, box) for slot, (frame, box) in zip(numbers, checked,
                                                                                    strict=True)]
         z = crops_to_tensor(crops, bgr=self.bgr, device=self.device, pin=True)
-        with torch.inference_mode():
+        with torch.inference_mode(), ieee_float32(self.device):
             kernels = self._template(z)
         split = None if self._per_slot else self._bank.split(kernels, len(numbers))
         if split is None:
             self._per_slot = True
-            with torch.inference_mode():
+            with torch.inference_mode(), ieee_float32(self.device):
                 for slot, crop in zip(numbers, crops, strict=True):
                     single = crops_to_tensor([crop], bgr=self.bgr, device=self.device)
                     self._set_kernels(self._slots[slot], self._template(single))

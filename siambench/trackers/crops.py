@@ -42,8 +42,9 @@ from siambench.errors import SiambenchError
 __all__ = ["CROP_METHODS", "context_size", "crop_corner", "crop_geometry", "crop_reference", "crop_side",
            "crop_window", "mean_colour", "round_half_away"]
 
-CropMethod = Literal["warp", "pysot", "dasiamrpn", "siamfc"]
-#: The ``crop`` parameter values of the Siamese trackers: siambench's warp, or a reference's crop.
+CropMethod = Literal["warp", "pysot", "dasiamrpn", "siamfc", "tensor"]
+#: The ``crop`` parameter values of the Siamese trackers: siambench's warp, a reference's crop, or
+#: the warp's windows sampled by torch on the network's device (:mod:`siambench.trackers.tensor_crops`).
 CROP_METHODS: tuple[str, ...] = get_args(CropMethod)
 
 
@@ -96,7 +97,7 @@ def round_half_away(value: float) -> float:
 def crop_side(size: float, method: str = "warp") -> int:
     """The integer window side a crop method makes of ``size`` (at least 1).
 
-    ``warp``: half up (``floor(size + 0.5)``); ``pysot`` / ``siamfc``: half to even (Python 3
+    ``warp`` / ``tensor``: half up (``floor(size + 0.5)``); ``pysot`` / ``siamfc``: half to even (Python 3
     ``round``); ``dasiamrpn``: half away from zero (its Python 2 ``round``).
     """
     if method == "dasiamrpn":
@@ -121,10 +122,10 @@ def crop_geometry(centre: tuple[float, float] | np.ndarray, size: float,
                   method: str = "warp") -> tuple[int, int, int]:
     """``(xmin, ymin, side)``: the frame-array window a crop of ``method`` cuts (before resizing).
 
-    ``warp`` uses the pysot corner; a siamfc-style warp (:func:`crop_window` with
-    ``corner="siamfc"``) is ``method="siamfc-warp"``.
+    ``warp`` (and ``tensor``, the same windows) uses the pysot corner; a siamfc-style warp
+    (:func:`crop_window` with ``corner="siamfc"``) is ``method="siamfc-warp"``.
     """
-    if method in ("warp", "siamfc-warp"):
+    if method in ("warp", "tensor", "siamfc-warp"):
         side = crop_side(size, "warp")
         corner = "siamfc" if method == "siamfc-warp" else "pysot"
         return (int(crop_corner(float(centre[0]), side, corner)),

@@ -19,7 +19,9 @@ differs from the default set in one parameter: ``crop: siamfc`` (pad with the me
 levels apart on average). siamfc-pytorch keeps its centre and size in float32 (siambench:
 float64; the boxes agree to ~1e-5 px) and its test glue reads 1-based OTB boxes (centre
 ``x − 1 + (w − 1)/2``) and answers 1-based; siambench answers in the frame it was given, so
-initialising it with the 0-based box gives siamfc-pytorch's boxes minus 1.
+initialising it with the 0-based box gives siamfc-pytorch's boxes minus 1. ``crop: tensor``
+samples the warp's windows with torch on the network's device (all scales from one copy of the
+frame; :mod:`siambench.trackers.tensor_crops`).
 
 State (:attr:`SiamFCTracker.state`, :meth:`SiamFCTracker.set_state`): centre, size and the
 exemplar / search context sides ``z_sz`` / ``x_sz``.
@@ -60,12 +62,14 @@ from siambench.trackers.crops import (
     crop_window,
     mean_colour,
 )
+from siambench.trackers.gpu import GraphedForward, ieee_float32
+from siambench.trackers.tensor_crops import crop_windows, frame_to_device
 
 __all__ = ["SiamFCBatch", "FCDecision", "SiamFCState", "SiamFCTracker", "fc_decide", "fc_decide_batch",
            "scale_factors", "upsample_responses"]
 
 #: ``crop`` values: siambench's one-warp crop (siamfc-pytorch corners) or siamfc-pytorch's own.
-FC_CROP_METHODS = ("warp", "siamfc")
+FC_CROP_METHODS = ("warp", "siamfc", "tensor")
 
 
 def scale_factors(scale_num: int, scale_step: float) -> np.ndarray:
@@ -179,6 +183,8 @@ class SiamFCTracker(Tracker):
         p = self.params
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
+        #: ``model.track`` replayed from CUDA graphs on a GPU (``graphs.enabled = False``: eager)
+        self.graphs = GraphedForward(self._track)
         self.bgr = channel_order(model) == "bgr"
         self.crop_method = str(p.get("crop", "warp"))
         if self.crop_method not in FC_CROP_METHODS:
@@ -204,10 +210,13 @@ class SiamFCTracker(Tracker):
         self._border: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self.last_decision: FCDecision | None = None
 
+    def _track(self, x: torch.Tensor, kernels: Any) -> Any:
+        return self.model.track(x, kernels)  # looked up per call: a replaced model.track is seen
+
     def init(self, frame: np.ndarray, box: np.ndarray) -> None:
         """Compute the template features of the target ``box`` (``x, y, w, h``) in ``frame``."""
         z = crops_to_tensor([self.begin(frame, box)], bgr=self.bgr, device=self.device)
-        with torch.inference_mode():
+        with torch.inference_mode(), ieee_float32(self.device):
             self._features = self.model.template_features(z)
         self.last_decision = None
 
@@ -272,20 +281,29 @@ class SiamFCTracker(Tracker):
         self._border = mean_colour(frame)
         return self.template_crop(frame)
 
-    def _crop(self, frame: np.ndarray, size: float, out: int) -> np.ndarray:
+    def _crops(self, frame: np.ndarray, sizes: list[float], out: int) -> np.ndarray | torch.Tensor:
+        """``(n, out, out, 3)`` crops of sides ``sizes``: ``uint8``; with ``crop: tensor`` a
+        float32 tensor on the device (the frame copied there once)."""
+        if self.crop_method == "tensor":
+            windows = [crop_geometry(self.centre, size, "siamfc-warp") for size in sizes]
+            return crop_windows(frame_to_device(frame, self.device), windows, out, self._border)
         if self.crop_method == "siamfc":
-            return crop_reference(frame, self.centre, size, out, self._border, "siamfc")
-        return crop_window(frame, self.centre, size, out, self._border, corner="siamfc")
+            return np.stack([crop_reference(frame, self.centre, size, out, self._border, "siamfc")
+                             for size in sizes])
+        return np.stack([crop_window(frame, self.centre, size, out, self._border, corner="siamfc")
+                         for size in sizes])
 
-    def template_crop(self, frame: np.ndarray) -> np.ndarray:
-        """The RGB ``uint8`` exemplar crop (side ``z_sz``, resized to ``exemplar_size``)."""
-        return self._crop(check_frame(frame), self.z_sz, int(self.params["exemplar_size"]))
+    def template_crop(self, frame: np.ndarray) -> np.ndarray | torch.Tensor:
+        """The RGB exemplar crop (side ``z_sz``, resized to ``exemplar_size``; ``uint8``, or a
+        float32 tensor on the device with ``crop: tensor``)."""
+        return self._crops(check_frame(frame), [self.z_sz], int(self.params["exemplar_size"]))[0]
 
-    def search_crops(self, frame: np.ndarray) -> np.ndarray:
-        """The ``scale_num`` RGB ``uint8`` search crops ``(n, I, I, 3)`` (sides ``x_sz·f``)."""
+    def search_crops(self, frame: np.ndarray) -> np.ndarray | torch.Tensor:
+        """The ``scale_num`` RGB search crops ``(n, I, I, 3)`` (sides ``x_sz·f``; as
+        :meth:`template_crop`)."""
         frame = check_frame(frame)
         instance = int(self.params["instance_size"])
-        return np.stack([self._crop(frame, self.x_sz * f, instance) for f in self.factors])
+        return self._crops(frame, [self.x_sz * f for f in self.factors], instance)
 
     def search_windows(self) -> list[tuple[int, int, int]]:
         """``[(xmin, ymin, side)]`` per scale: the frame-array windows the next search crops cut."""
@@ -301,7 +319,7 @@ class SiamFCTracker(Tracker):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``model.track`` for all scales against the cached template features."""
         with torch.inference_mode():
-            return self.model.track(x, self._features)
+            return self.graphs(x, self._features)
 
     def finish(self, responses: torch.Tensor) -> TrackOutput:
         """Upsample, choose the scale, move the centre and rescale (spec §4.2)."""
@@ -379,18 +397,23 @@ class SiamFCBatch(SlotBatch):
         up = []
         for part in self._chunks(order):
             n = len(part)
-            batch = np.empty((s, n, instance, instance, 3), dtype=np.uint8)  # scale-major
-            for j, i in enumerate(part):
-                batch[:, j] = trackers[i].search_crops(frames[i])
-            x = array_to_tensor(batch.reshape(s * n, instance, instance, 3), bgr=self.bgr,
+            padded = self._padded(part)  # CUDA graphs: a few fixed batch sizes
+            b = len(padded)
+            crops = [trackers[i].search_crops(frames[i]) for i in part]
+            crops += [crops[-1]] * (b - n)
+            if isinstance(crops[0], torch.Tensor):  # crop: tensor, on the device already
+                batch: np.ndarray | torch.Tensor = torch.stack(crops, dim=1)  # scale-major
+            else:
+                batch = np.stack(crops, axis=1)
+            x = array_to_tensor(batch.reshape(s * b, instance, instance, 3), bgr=self.bgr,
                                 device=self.device, pin=True)
-            features = self._bank.take([numbers[i] for i in part])
+            features = self._bank.take([numbers[i] for i in padded])
             with torch.inference_mode():
-                responses = self.model.track(x, features)
-                if responses.numel() != s * n * side * side or tuple(responses.shape[-2:]) != (side, side):
+                responses = self.graphs(x, features)
+                if responses.numel() != s * b * side * side or tuple(responses.shape[-2:]) != (side, side):
                     raise SiambenchError(f"model response {tuple(responses.shape)} does not fit "
-                                         f"{s} scales x {n} slots of {side}x{side}")
-                maps = responses.reshape(s, n, side, side).float().cpu().numpy()
+                                         f"{s} scales x {b} slots of {side}x{side}")
+                maps = responses.reshape(s, b, side, side)[:, :n].float().cpu().numpy()
             up.extend(upsample_responses(maps[:, j], self.tracker.upscale_size) for j in range(n))
         p = self.tracker.params
         scale, _, disp, peak = fc_decide_batch(

@@ -19,7 +19,10 @@ differ from the references on purpose in four places, each a parameter:
 - ``crop``: ``warp`` (default; one affine warp, border colour rounded) or the reference's own
   crop ``pysot`` / ``dasiamrpn`` / ``siamfc`` (pad with the mean colour, cut, ``cv2.resize``;
   :mod:`siambench.trackers.crops`). Same window; the pixels differ by 0.1–0.3 grey levels on
-  average, up to ~25 at the window's edge rows and columns.
+  average, up to ~25 at the window's edge rows and columns. ``tensor``: the warp's window
+  sampled by torch on the network's device (:mod:`siambench.trackers.tensor_crops`; exact
+  float bilinear, within half a grey level of ``warp`` on smooth images): on a GPU the frame
+  goes over once and the host makes no crops.
 - ``output_box``: ``pixel`` (default; ``x = cx − (w − 1)/2``, the inverse of the init convention)
   or ``continuous`` (``x = cx − w/2``: pysot and DaSiamRPN, half a pixel left of and above
   siambench's box).
@@ -77,6 +80,8 @@ from siambench.trackers.crops import (
     crop_window,
     mean_colour,
 )
+from siambench.trackers.gpu import GraphedForward, ieee_float32
+from siambench.trackers.tensor_crops import crop_windows, frame_to_device
 
 __all__ = ["SiamRPNBatch", "RPNDecision", "SiamRPNState", "SiamRPNTracker", "cosine_window", "rpn_decide",
            "rpn_decide_batch", "score_maps", "score_size"]
@@ -254,6 +259,8 @@ class SiamRPNTracker(Tracker):
         self.params = dict(params)
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
+        #: ``model.track`` replayed from CUDA graphs on a GPU (``graphs.enabled = False``: eager)
+        self.graphs = GraphedForward(self._track)
         p = self.params
         self.crop_method = _choice(p, "crop", "warp", CROP_METHODS)
         self.output_box = _choice(p, "output_box", "pixel", OUTPUT_BOXES)
@@ -283,11 +290,14 @@ class SiamRPNTracker(Tracker):
         self._grid = self._grids[int(p["instance_size"])]
         self.last_decision: RPNDecision | None = None
 
+    def _track(self, x: torch.Tensor, kernels: Any) -> Any:
+        return self.model.track(x, kernels)  # looked up per call: a replaced model.track is seen
+
     # -- contract ------------------------------------------------------------------------------
     def init(self, frame: np.ndarray, box: np.ndarray) -> None:
         """Compute the template kernels of the target ``box`` (``x, y, w, h``) in ``frame``."""
         z = crops_to_tensor([self.begin(frame, box)], bgr=self.bgr, device=self.device)
-        with torch.inference_mode():
+        with torch.inference_mode(), ieee_float32(self.device):
             self._kernels = self.model.template_kernels(z)
         self.last_decision = None
 
@@ -350,22 +360,27 @@ class SiamRPNTracker(Tracker):
         self._grid = self._grids[instance]
         return self.template_crop(frame)
 
-    def _crop(self, frame: np.ndarray, size: float, out: int) -> np.ndarray:
+    def _crop(self, frame: np.ndarray, size: float, out: int) -> np.ndarray | torch.Tensor:
+        """A ``uint8`` ``(out, out, 3)`` array; ``crop: tensor``: a float32 tensor on the device."""
         if self.crop_method == "warp":
             return crop_window(frame, self.centre, size, out, self._border)
+        if self.crop_method == "tensor":
+            window = crop_geometry(self.centre, size, "tensor")
+            return crop_windows(frame_to_device(frame, self.device), [window], out, self._border)[0]
         return crop_reference(frame, self.centre, size, out, self._border, self.crop_method)
 
-    def template_crop(self, frame: np.ndarray) -> np.ndarray:
-        """The RGB ``uint8`` exemplar crop (``exemplar_size`` square) at the current state."""
+    def template_crop(self, frame: np.ndarray) -> np.ndarray | torch.Tensor:
+        """The RGB exemplar crop (``exemplar_size`` square) at the current state (``uint8``; a
+        float32 tensor on the device with ``crop: tensor``)."""
         p = self.params
         s_z = context_size(self.size[0], self.size[1], float(p["context_amount"]))
-        if self.crop_method == "warp":
+        if self.crop_method in ("warp", "tensor"):
             s_z = round(s_z)  # pysot's round(s_z) at init (the search side is rounded by the crop)
         return self._crop(check_frame(frame), s_z, int(p["exemplar_size"]))
 
-    def search_crop(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
-        """The RGB ``uint8`` search crop (``instance_size`` square) at the current state, and
-        ``scale_z = exemplar / s_z``."""
+    def search_crop(self, frame: np.ndarray) -> tuple[np.ndarray | torch.Tensor, float]:
+        """The RGB search crop (``instance_size`` square; as :meth:`template_crop`) at the
+        current state, and ``scale_z = exemplar / s_z``."""
         p = self.params
         s_z = context_size(self.size[0], self.size[1], float(p["context_amount"]))
         scale_z = float(p["exemplar_size"]) / s_z
@@ -387,9 +402,10 @@ class SiamRPNTracker(Tracker):
         return crops_to_tensor([crop], bgr=self.bgr, device=self.device), scale_z
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``model.track`` with the cached template kernels, under ``torch.inference_mode``."""
+        """``model.track`` with the cached template kernels, under ``torch.inference_mode``
+        (replayed from a CUDA graph on a GPU: :attr:`graphs`)."""
         with torch.inference_mode():
-            return self.model.track(x, self._kernels)
+            return self.graphs(x, self._kernels)
 
     def finish(self, outputs: tuple[torch.Tensor, torch.Tensor], scale_z: float,
                frame_shape: tuple[int, ...]) -> TrackOutput:
@@ -477,16 +493,18 @@ class SiamRPNBatch(SlotBatch):
             grid = trackers[0]._grid
             scores, offsets = [], []
             for part in self._chunks(members):
-                x = crops_to_tensor([crops[i] for i in part], bgr=self.bgr, device=self.device, pin=True)
-                kernels = self._bank.take([numbers[i] for i in part])
+                padded = self._padded(part)  # CUDA graphs: a few fixed batch sizes
+                x = crops_to_tensor([crops[i] for i in padded], bgr=self.bgr, device=self.device,
+                                    pin=True)
+                kernels = self._bank.take([numbers[i] for i in padded])
                 with torch.inference_mode():
-                    outputs = self.model.track(x, kernels)
+                    outputs = self.graphs(x, kernels)
                 score, deltas = score_maps(outputs, self.tracker.anchor_num, grid.score_size)
-                if score.shape[0] != len(part):
+                if score.shape[0] != len(padded):
                     raise SiambenchError(f"the model answered {score.shape[0]} score maps for "
-                                         f"{len(part)} search images")
-                scores.append(score)
-                offsets.append(deltas)
+                                         f"{len(padded)} search images")
+                scores.append(score[:len(part)])
+                offsets.append(deltas[:len(part)])
             previous = np.array([[t.size[0] * scales[i], t.size[1] * scales[i]]
                                  for t, i in zip(trackers, members, strict=True)])
             _, best_score, rate, box = rpn_decide_batch(
