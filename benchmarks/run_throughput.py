@@ -103,7 +103,8 @@ def whole_run(name: str, names: list[str], paper: bool, out: Path, *, batch: int
     summary = run_benchmark(name, weights="random" if paper else None, sequences=names,
                             overrides=overrides,
                             workers=workers, batch=batch, results_dir=out, device=device,
-                            label=f"{name}-b{batch}-w{workers}", progress=False)
+                            label=f"{name}{'-paper' if paper else ''}-b{batch}-w{workers}",
+                            progress=False)
     wall = time.perf_counter() - start
     if not summary.ok:
         raise SystemExit(f"run failed: {summary.failed or summary.not_run}")
