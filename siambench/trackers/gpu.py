@@ -142,19 +142,14 @@ def _rebuild(spec: Any, tensors: list[torch.Tensor], original: Any) -> Any:
     return kind(*items) if hasattr(kind, "_fields") else kind(items)
 
 
-def _static_copy(tensor: torch.Tensor) -> torch.Tensor:
-    """A fresh tensor with ``tensor``'s values and its exact strides (a channels-last input stays
-    channels-last, so the graph runs the layout the eager forward would)."""
-    static = torch.empty_strided(tuple(tensor.shape), tensor.stride(), dtype=tensor.dtype,
-                                 device=tensor.device)
-    static.copy_(tensor)
-    return static
-
-
 class _Graph:
+    """A captured forward: its static inputs (flattened), static outputs and replay function;
+    the outputs' tensors and structure are flattened once, at capture."""
+
     def __init__(self, inputs: list[torch.Tensor], outputs: Any, replay: Callable[[], None]) -> None:
         self.inputs = inputs
         self.outputs = outputs
+        self.output_tensors, self.output_structure = _flatten(outputs)
         self.replay = replay
 
 
@@ -197,11 +192,11 @@ class GraphedForward:
             for static, value in zip(graph.inputs, tensors, strict=True):
                 static.copy_(value)
         graph.replay()
-        outputs, structure = _flatten(graph.outputs)
-        return _rebuild(structure, [tensor.clone() for tensor in outputs], graph.outputs)
+        return _rebuild(graph.output_structure, [t.clone() for t in graph.output_tensors],
+                        graph.outputs)
 
     def _capture(self, spec: Any, tensors: list[torch.Tensor], kernels: Any) -> _Graph | None:
-        statics = [_static_copy(t) for t in tensors]
+        statics = [t.clone() for t in tensors]  # same strides: a channels-last input stays so
         static_x, static_kernels = _rebuild(spec, list(statics), (tensors[0], kernels))
 
         def run() -> Any:
