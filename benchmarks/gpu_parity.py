@@ -60,9 +60,10 @@ def largest_difference(reference: Path, other: Path) -> tuple[float, list[str]]:
                 problems.append(f"{name} line {row + 1}: {x} vs {y}")
                 break
             if x:
-                diff = np.abs(np.asarray(x) - np.asarray(y))
-                diff = np.where(np.isnan(np.asarray(x)) & np.isnan(np.asarray(y)), 0.0, diff)
-                worst = max(worst, float(np.nanmax(diff)) if not np.isnan(diff).all() else np.inf)
+                a_row, b_row = np.asarray(x), np.asarray(y)
+                diff = np.abs(a_row - b_row)  # NaN where either is NaN
+                diff[np.isnan(a_row) & np.isnan(b_row)] = 0.0  # NaN in both runs: the same
+                worst = max(worst, float(np.max(np.nan_to_num(diff, nan=np.inf))))
     if not a:
         problems.append("no result files")
     return worst, problems
